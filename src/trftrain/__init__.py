@@ -1,0 +1,19 @@
+"""trftrain: train spaCy pipelines in which one transformer feeds every task head."""
+from . import registry  # noqa: F401  (binds every factory and trftrain.<Name>.v<N> name on import)
+from .components.head import Head, SharedEncoder
+from .components.transformer import Transformer
+from .encoder.token_encoder import TokenEncoder
+from .encoder.token_vectors import TokenVectors
+from .errors import TrftrainError
+
+__version__ = "0.1.0"
+__all__ = ["Head", "SharedEncoder", "Transformer", "TokenEncoder", "TokenVectors", "TrftrainError", "to_device"]
+
+
+def to_device(nlp, device: str) -> None:
+    """Move every trftrain component of a loaded pipeline to a torch device ("cpu", "cuda:0")."""
+    from .components.torch_pipe import TorchPipe
+
+    for _, proc in nlp.pipeline:
+        if isinstance(proc, TorchPipe):
+            proc.to(device)

@@ -1,0 +1,3 @@
+"""placeholder until the CLI lands"""
+def main():
+    pass

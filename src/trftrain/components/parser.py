@@ -1,0 +1,119 @@
+"""Dependency parser: sentence starts, then biaffine arcs and labels within each sentence.
+
+Each sentence decodes to a valid tree with one root, so `doc.sents` and the parse always agree.
+"""
+from collections import Counter
+from typing import List, Sequence, Tuple
+
+import numpy as np
+import torch
+from spacy.pipeline.dep_parser import parser_score
+
+from ..decoding.mst import decode_tree
+from ..encoder.token_vectors import TokenVectors
+from .head import Head
+from .torch_pipe import labels_in_order
+
+IGNORE = -100
+
+
+def gather_sentences(vectors: torch.Tensor, starts: np.ndarray, lengths: np.ndarray):
+    """Padded (n_sents, longest, width) sentences and their mask from flat token vectors."""
+    longest = int(lengths.max()) if len(lengths) else 0
+    offsets = torch.arange(longest, device=vectors.device)
+    index = torch.as_tensor(starts, device=vectors.device)[:, None] + offsets[None, :]
+    mask = offsets[None, :] < torch.as_tensor(lengths, device=vectors.device)[:, None]
+    index = torch.where(mask, index, torch.zeros_like(index))
+    return vectors[index], mask
+
+
+def sentence_spans(is_start: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Starts and lengths of the sentences that sentence-start flags (first token always starts) mark out."""
+    if len(is_start) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    is_start = is_start.copy()
+    is_start[0] = True
+    starts = np.flatnonzero(is_start)
+    return starts, np.diff(np.append(starts, len(is_start)))
+
+
+class DependencyParser(Head):
+    """`token.head`, `token.dep_` and the sentence boundaries they imply."""
+
+    def collect_labels(self, examples) -> List[str]:
+        counts = Counter()
+        for eg in examples:
+            if eg.reference.has_annotation("DEP"):
+                counts.update(dep for dep in eg.get_aligned_parse(projectivize=False)[1] if dep)
+        return labels_in_order(counts)
+
+    def get_loss(self, examples, vectors: TokenVectors):
+        heads, labels, sent_starts, doc_offset = [], [], [], 0
+        index = {label: i for i, label in enumerate(self.label_list)}
+        for eg, n in zip(examples, vectors.lengths):
+            if eg.reference.has_annotation("DEP") and n:
+                gold_heads, gold_deps = eg.get_aligned_parse(projectivize=False)
+                heads.extend(doc_offset + h if h is not None and d else IGNORE for h, d in zip(gold_heads, gold_deps))
+                labels.extend(index.get(d, IGNORE) if d else IGNORE for d in gold_deps)
+                sent_starts.extend(1 if s == 1 else 0 if s == -1 else IGNORE for s in eg.get_aligned_sent_starts())
+            else:
+                heads.extend([IGNORE] * n)
+                labels.extend([IGNORE] * n)
+                sent_starts.extend([IGNORE] * n)
+            doc_offset += n
+        heads = np.array(heads, dtype=np.int64)
+        if not (heads != IGNORE).any():
+            return None
+        starts = np.array(sent_starts, dtype=np.int64)
+        # Arcs are scored within gold sentences (or whole docs where the gold has none).
+        boundaries = np.zeros(doc_offset, dtype=bool)
+        boundaries[starts == 1] = True
+        boundaries[np.cumsum([0] + list(vectors.lengths[:-1]))[np.array(vectors.lengths) > 0]] = True
+        sent_first, sent_len = sentence_spans(boundaries)
+        sentences, mask = gather_sentences(vectors.data, sent_first, sent_len)
+        scores = self.model.arcs(sentences, mask).float()  # (n_sents, longest, longest)
+        sent_of_token = np.repeat(np.arange(len(sent_first)), sent_len)
+        position = np.arange(doc_offset) - sent_first[sent_of_token]
+        head_position = heads - sent_first[sent_of_token]
+        usable = (heads != IGNORE) & (head_position >= 0) & (head_position < sent_len[sent_of_token])
+        device = scores.device
+        rows = scores[torch.as_tensor(sent_of_token[usable], device=device), torch.as_tensor(position[usable], device=device)]
+        arc_loss = torch.nn.functional.cross_entropy(rows, torch.as_tensor(head_position[usable], device=device))
+        labels = np.array(labels, dtype=np.int64)
+        labelled = usable & (labels != IGNORE)
+        dependents = vectors.data[torch.as_tensor(np.flatnonzero(labelled), device=device)]
+        governors = vectors.data[torch.as_tensor(heads[labelled], device=device)]
+        label_loss = torch.nn.functional.cross_entropy(self.model.labels(dependents, governors).float(),
+                                                       torch.as_tensor(labels[labelled], device=device))
+        known = starts != IGNORE
+        start_loss = torch.nn.functional.binary_cross_entropy_with_logits(
+            self.model.sentence_starts(vectors.data[torch.as_tensor(np.flatnonzero(known), device=device)]).float(),
+            torch.as_tensor(starts[known], dtype=torch.float32, device=device)) if known.any() else 0.0
+        return arc_loss + label_loss + start_loss
+
+    def decode(self, docs, vectors: TokenVectors):
+        total = vectors.data.shape[0]
+        if total == 0:
+            return [(np.zeros(0, np.int64), np.zeros(0, np.int64)) for _ in docs]
+        is_start = (self.model.sentence_starts(vectors.data) > 0).cpu().numpy()
+        doc_starts = np.cumsum([0] + list(vectors.lengths[:-1]))
+        is_start[doc_starts[np.array(vectors.lengths) > 0]] = True
+        sent_first, sent_len = sentence_spans(is_start)
+        sentences, mask = gather_sentences(vectors.data, sent_first, sent_len)
+        scores = torch.log_softmax(self.model.arcs(sentences, mask).float(), dim=-1).cpu().numpy()
+        heads = np.zeros(total, dtype=np.int64)
+        for s, (first, n) in enumerate(zip(sent_first, sent_len)):
+            heads[first : first + n] = decode_tree(scores[s, :n, :n]) + first
+        index = torch.as_tensor(heads, device=vectors.data.device)
+        labels = self.model.labels(vectors.data, vectors.data[index]).argmax(-1).cpu().numpy()
+        return [(heads[a : a + n] - a, labels[a : a + n]) for a, n in zip(doc_starts, vectors.lengths)]
+
+    def set_annotations(self, docs, parses) -> None:
+        label_hashes = np.array([self.vocab.strings.add(label) for label in self.label_list], dtype=np.uint64)
+        for doc, (heads, labels) in zip(docs, parses):
+            if len(doc):
+                relative = (heads - np.arange(len(doc))).astype(np.int64)
+                doc.from_array(["HEAD", "DEP"], np.stack([relative.astype(np.uint64), label_hashes[labels]], axis=1))
+
+    def score(self, examples, **kwargs):
+        return parser_score(examples, **kwargs)

@@ -1,0 +1,90 @@
+"""Text classification into `doc.cats`: one label per doc (exclusive) or any number (multi-label)."""
+from typing import List
+
+import numpy as np
+import torch
+from spacy.pipeline.textcat import textcat_score
+from spacy.pipeline.textcat_multilabel import textcat_multilabel_score
+
+from ..encoder.token_vectors import TokenVectors
+from .head import Head
+
+
+class TextClassifier(Head):
+    """Exclusive classes: softmax over labels. Docs with no cats in the gold are left out of the loss.
+
+    threshold (float): reported to spaCy's scorer; a label counts as predicted above it.
+    """
+
+    multi_label = False
+
+    def __init__(self, vocab, model, name="textcat", *, encoder, loss_weight=1.0, threshold: float = 0.5):
+        super().__init__(vocab, model, name, encoder=encoder, loss_weight=loss_weight)
+        self.threshold = threshold
+
+    def collect_labels(self, examples) -> List[str]:
+        return sorted({label for eg in examples for label in eg.reference.cats})
+
+    def logits(self, vectors: TokenVectors) -> torch.Tensor:
+        return self.model(vectors.data, vectors.doc_index(), len(vectors.lengths)).float()
+
+    def get_loss(self, examples, vectors: TokenVectors):
+        gold, annotated = [], []
+        for i, eg in enumerate(examples):
+            cats = eg.reference.cats
+            if cats and any(label in cats for label in self.label_list):
+                annotated.append(i)
+                gold.append([float(cats.get(label, 0.0)) for label in self.label_list])
+        if not annotated:
+            return None
+        logits = self.logits(vectors)[torch.as_tensor(annotated, device=self.device)]
+        target = torch.tensor(gold, device=self.device)
+        return torch.nn.functional.cross_entropy(logits, target.argmax(-1))
+
+    def decode(self, docs, vectors: TokenVectors) -> np.ndarray:
+        if not len(docs):
+            return np.zeros((0, len(self.label_list)), np.float32)
+        return self.probabilities(self.logits(vectors)).cpu().numpy()
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(logits, dim=-1)
+
+    def set_annotations(self, docs, probabilities: np.ndarray) -> None:
+        for doc, row in zip(docs, probabilities):
+            doc.cats = {label: float(p) for label, p in zip(self.label_list, row)}
+
+    def settings(self) -> dict:
+        return {**super().settings(), "threshold": self.threshold}
+
+    def load_settings(self, settings: dict) -> None:
+        super().load_settings(settings)
+        self.threshold = settings.get("threshold", self.threshold)
+
+    def score(self, examples, **kwargs):
+        return textcat_score(examples, labels=self.label_list, threshold=self.threshold, **kwargs)
+
+
+class MultiLabelTextClassifier(TextClassifier):
+    """Independent yes/no per label; a label absent from a doc's gold cats is unknown, not a "no"."""
+
+    multi_label = True
+
+    def get_loss(self, examples, vectors: TokenVectors):
+        gold = torch.zeros(len(examples), len(self.label_list))
+        known = torch.zeros(len(examples), len(self.label_list), dtype=torch.bool)
+        for i, eg in enumerate(examples):
+            for j, label in enumerate(self.label_list):
+                if label in eg.reference.cats:
+                    gold[i, j] = float(eg.reference.cats[label])
+                    known[i, j] = True
+        if not bool(known.any()):
+            return None
+        losses = torch.nn.functional.binary_cross_entropy_with_logits(self.logits(vectors), gold.to(self.device),
+                                                                      reduction="none")
+        return losses[known.to(self.device)].mean()
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(logits)
+
+    def score(self, examples, **kwargs):
+        return textcat_multilabel_score(examples, labels=self.label_list, threshold=self.threshold, **kwargs)

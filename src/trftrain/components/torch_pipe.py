@@ -1,0 +1,94 @@
+"""What every trftrain component shares: torch modules, a device, and saving as safetensors + JSON."""
+import tempfile
+from pathlib import Path
+from typing import Dict, Iterable, Iterator, List
+
+import srsly
+import torch
+from spacy.pipeline import Pipe
+from spacy.tokens import Doc
+from spacy.util import minibatch
+
+WEIGHTS_FILE = "model.safetensors"
+SETTINGS_FILE = "cfg.json"
+
+
+class TorchPipe(Pipe):
+    """A spaCy pipe whose weights are torch modules, trained by trftrain's trainer rather than `nlp.update`."""
+
+    def __init__(self, vocab, name: str):
+        self.vocab = vocab
+        self.name = name
+        self.device = torch.device("cpu")
+
+    @property
+    def is_trainable(self) -> bool:
+        # True so that spaCy's loggers show this component's loss column.
+        return True
+
+    def update(self, *args, **kwargs):
+        raise NotImplementedError(f"'{self.name}' is trained by `trftrain train`, not by `nlp.update`.")
+
+    def torch_modules(self) -> Dict[str, torch.nn.Module]:
+        """The modules whose weights are saved, by file-safe name."""
+        raise NotImplementedError
+
+    def to(self, device) -> "TorchPipe":
+        self.device = torch.device(device)
+        for module in self.torch_modules().values():
+            module.to(self.device)
+        return self
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
+        for docs in minibatch(stream, size=batch_size):
+            self.set_annotations(docs, self.predict(docs))
+            yield from docs
+
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations([doc], self.predict([doc]))
+        return doc
+
+    # -- serialization: a folder per component; subclasses add their own files ------------------------------
+    def to_disk(self, path, *, exclude=tuple()) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(path / SETTINGS_FILE, self.settings())
+        self.save_weights(path)
+
+    def from_disk(self, path, *, exclude=tuple()) -> "TorchPipe":
+        path = Path(path)
+        self.load_settings(srsly.read_json(path / SETTINGS_FILE))
+        self.load_weights(path)
+        return self
+
+    def to_bytes(self, *, exclude=tuple()) -> bytes:
+        with tempfile.TemporaryDirectory() as tmp:
+            self.to_disk(tmp, exclude=exclude)
+            files = {str(p.relative_to(tmp)): p.read_bytes() for p in Path(tmp).rglob("*") if p.is_file()}
+        return srsly.msgpack_dumps(files)
+
+    def from_bytes(self, data: bytes, *, exclude=tuple()) -> "TorchPipe":
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, content in srsly.msgpack_loads(data).items():
+                target = Path(tmp) / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
+            self.from_disk(tmp, exclude=exclude)
+        return self
+
+    def settings(self) -> dict:
+        return {}
+
+    def load_settings(self, settings: dict) -> None:
+        pass
+
+    def save_weights(self, path: Path) -> None:
+        raise NotImplementedError
+
+    def load_weights(self, path: Path) -> None:
+        raise NotImplementedError
+
+
+def labels_in_order(counts: Dict[str, int]) -> List[str]:
+    """Labels sorted for a stable output layer whatever order the corpus had."""
+    return sorted(label for label in counts if label)

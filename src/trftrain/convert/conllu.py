@@ -1,0 +1,108 @@
+"""CoNLL-U -> Docs with words, lemmas, tags, POS, morphology, heads and relations.
+
+Multiword tokens ("1-2 don't") are split into their syntactic words, which carry the annotation; the
+surface token's SpaceAfter decides the space after its last word. Empty nodes ("8.1") are skipped.
+"""
+from pathlib import Path
+from typing import Iterator, List
+
+from spacy.parts_of_speech import IDS as POS_IDS
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
+
+from . import malformed, read_lines
+
+N_COLUMNS = 10
+
+
+class Sentence:
+    def __init__(self):
+        self.words, self.spaces, self.lemmas, self.pos, self.tags = [], [], [], [], []
+        self.morphs, self.heads, self.deps = [], [], []
+
+
+def read_sentences(path: Path) -> Iterator[Sentence]:
+    sentence = Sentence()
+    no_space_until = 0  # last word index of a multiword token whose surface form has SpaceAfter=No
+    for number, line in enumerate(read_lines(path), start=1):
+        line = line.rstrip("\r")
+        if not line.strip():
+            if sentence.words:
+                yield sentence
+            sentence, no_space_until = Sentence(), 0
+            continue
+        if line.startswith("#"):
+            continue
+        columns = line.split("\t")
+        if len(columns) != N_COLUMNS:
+            raise malformed(path, number, f"expected {N_COLUMNS} tab-separated columns, found {len(columns)}.")
+        token_id, form, lemma, upos, xpos, feats, head, deprel, _, misc = columns
+        if "." in token_id:
+            continue
+        if "-" in token_id:
+            first, _, last = token_id.partition("-")
+            if not (first.isdigit() and last.isdigit()):
+                raise malformed(path, number, f"bad multiword token range '{token_id}'.")
+            no_space_until = int(last) if "SpaceAfter=No" in misc else -int(last)
+            continue
+        if not token_id.isdigit() or int(token_id) != len(sentence.words) + 1:
+            raise malformed(path, number, f"token id '{token_id}' out of sequence (expected {len(sentence.words) + 1}).")
+        if head != "_" and not head.isdigit():
+            raise malformed(path, number, f"head '{head}' is not a number.")
+        if upos not in ("_", "") and upos not in POS_IDS:
+            raise malformed(path, number, f"unknown universal POS tag '{upos}'.")
+        index = int(token_id)
+        inside_mwt = abs(no_space_until) > index
+        if abs(no_space_until) == index:
+            space = no_space_until < 0
+        else:
+            space = not inside_mwt and "SpaceAfter=No" not in misc
+        sentence.words.append(form)
+        sentence.spaces.append(space)
+        sentence.lemmas.append(lemma if lemma != "_" or form == "_" else "")
+        sentence.pos.append("" if upos == "_" else upos)
+        sentence.tags.append("" if xpos == "_" else xpos)
+        sentence.morphs.append("" if feats == "_" else feats)
+        sentence.heads.append(None if head == "_" else int(head))
+        sentence.deps.append("" if deprel == "_" else deprel)
+    if sentence.words:
+        yield sentence
+
+
+def conllu_to_docs(path: Path, n_sents: int = 10, vocab=None) -> Iterator[Doc]:
+    """Docs of up to n_sents sentences each (a "# newdoc" comment does not split: sentences are grouped as read)."""
+    vocab = vocab or Vocab()
+    group: List[Sentence] = []
+    for sentence in read_sentences(path):
+        group.append(sentence)
+        if len(group) == n_sents:
+            yield _doc(vocab, group)
+            group = []
+    if group:
+        yield _doc(vocab, group)
+
+
+def _doc(vocab, sentences: List[Sentence]) -> Doc:
+    words, spaces, lemmas, pos, tags, morphs, heads, deps = [], [], [], [], [], [], [], []
+    for sentence in sentences:
+        offset = len(words)
+        has_parse = all(h is not None for h in sentence.heads)
+        for i, head in enumerate(sentence.heads):
+            heads.append(offset + (head - 1 if head else i) if has_parse else offset + i)
+        deps.extend(sentence.deps if has_parse else [""] * len(sentence.words))
+        words += sentence.words
+        spaces += sentence.spaces
+        lemmas += sentence.lemmas
+        pos += sentence.pos
+        tags += sentence.tags
+        morphs += sentence.morphs
+    spaces[-1] = False
+    any_dep = any(deps)
+    return Doc(vocab, words=words, spaces=spaces, lemmas=lemmas, pos=pos if any(pos) else None,
+               tags=tags if any(tags) else None, morphs=morphs if any(morphs) else None,
+               heads=heads if any_dep else None, deps=deps if any_dep else None,
+               sent_starts=None if any_dep else _sent_starts(sentences))
+
+
+def _sent_starts(sentences: List[Sentence]) -> List[bool]:
+    return [i == 0 for s in sentences for i in range(len(s.words))]

@@ -1,0 +1,1 @@
+"""Decoders that turn scores into valid structures."""

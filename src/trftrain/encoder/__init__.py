@@ -1,0 +1,1 @@
+"""Hugging Face encoders that read spaCy Docs."""

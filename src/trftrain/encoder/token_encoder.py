@@ -1,0 +1,142 @@
+"""A Hugging Face encoder that reads spaCy Docs and returns one vector per spaCy token.
+
+Per batch: tokenize the texts once (fast tokenizer, character offsets), cut each text into windows counted
+in pieces, run every window of the batch through the encoder together, average the pieces that windows
+share, then pool pieces into tokens with one weighted scatter. Nothing loops over tokens in Python.
+"""
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+import numpy as np
+import torch
+from spacy.tokens import Doc
+
+from ..alignment import align, pooling_weights
+from ..errors import config_error
+from . import loading
+from .token_vectors import TokenVectors
+from .windows import max_input_length, special_affixes, window_starts
+
+POOLINGS = ("mean", "first", "last")
+
+
+class TokenEncoder(torch.nn.Module):
+    """name (str): local directory, installed package that ships a model, or hub name.
+    window, stride (int): window length and distance between window starts, in pieces (specials excluded).
+    pooling (str): how a token's pieces become its vector: "mean", "first" or "last".
+    max_windows_per_forward (int): cap on windows sent to the encoder at once, to bound memory on huge texts.
+    config_key (str): where this encoder sits in the config, for error messages.
+    """
+
+    def __init__(self, name: str, *, window: int = 128, stride: int = 96, pooling: str = "mean",
+                 max_windows_per_forward: int = 64, config_key: str = "components.transformer.model"):
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise config_error(f"{config_key}.pooling", f"'{pooling}' is not one of {', '.join(POOLINGS)}.")
+        if not 0 < stride <= window:
+            raise config_error(f"{config_key}.stride", f"{stride} must be > 0 and <= window ({window}).")
+        self.name, self.window, self.stride, self.pooling = name, window, stride, pooling
+        self.max_windows_per_forward = max_windows_per_forward
+        self.config_key = config_key
+        self.transformer: Optional[torch.nn.Module] = None
+        self.tokenizer = None
+
+    # -- loading -------------------------------------------------------------------------------------------
+    def load_pretrained(self) -> None:
+        self._attach(*loading.load_pretrained(self.name))
+
+    def load_saved(self, directory: Path) -> None:
+        self._attach(*loading.load_saved(directory))
+
+    def save(self, directory: Path) -> None:
+        loading.save(self.transformer, self.tokenizer, directory)
+
+    def _attach(self, transformer, tokenizer) -> None:
+        self.transformer, self.tokenizer = transformer, tokenizer
+        self._prefix, self._suffix = special_affixes(tokenizer)
+        limit = max_input_length(transformer.config, tokenizer)
+        n_special = len(self._prefix) + len(self._suffix)
+        if self.window + n_special > limit:
+            raise config_error(f"{self.config_key}.window", f"{self.window} pieces plus {n_special} special "
+                               f"tokens exceed the encoder's maximum input of {limit}; use window <= {limit - n_special}.")
+        pad = tokenizer.pad_token_id
+        self._pad_id = pad if pad is not None else 0
+
+    @property
+    def is_loaded(self) -> bool:
+        return self.transformer is not None
+
+    @property
+    def width(self) -> int:
+        return int(self.transformer.config.hidden_size)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.transformer.parameters()).device
+
+    # -- forward -------------------------------------------------------------------------------------------
+    def forward(self, docs: Sequence[Doc]) -> TokenVectors:
+        lengths = [len(doc) for doc in docs]
+        texts = [doc.text for doc in docs]
+        encoded = self.tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True,
+                                 return_attention_mask=False, return_token_type_ids=False, verbose=False)
+        piece_ids: List[List[int]] = encoded["input_ids"]
+        piece_vectors = self._encode_pieces(piece_ids)
+        return self._pool(docs, encoded["offset_mapping"], piece_ids, piece_vectors, lengths)
+
+    def _encode_pieces(self, piece_ids: List[List[int]]) -> torch.Tensor:
+        """(n_pieces_in_batch, width): contextual vectors of every piece, overlapping windows averaged."""
+        windows, targets = [], []
+        doc_offset = 0
+        for ids in piece_ids:
+            for start in window_starts(len(ids), self.window, self.stride):
+                chunk = ids[start : start + self.window]
+                windows.append(list(self._prefix) + chunk + list(self._suffix))
+                targets.append(np.arange(doc_offset + start, doc_offset + start + len(chunk)))
+            doc_offset += len(ids)
+        width = self.width
+        if not windows:
+            return torch.zeros(0, width, device=self.device)
+        outputs = []
+        for first in range(0, len(windows), self.max_windows_per_forward):
+            outputs.extend(self._run_windows(windows[first : first + self.max_windows_per_forward]))
+        hidden = torch.cat(outputs)
+        target = torch.from_numpy(np.concatenate(targets)).to(hidden.device)
+        summed = hidden.new_zeros(doc_offset, width).index_add_(0, target, hidden)
+        counts = torch.bincount(target, minlength=doc_offset).clamp_(min=1).to(summed.dtype)
+        return summed / counts[:, None]
+
+    def _run_windows(self, windows: List[List[int]]) -> List[torch.Tensor]:
+        """Run one padded batch of windows; return each window's piece vectors without the specials."""
+        longest = max(len(w) for w in windows)
+        ids = torch.full((len(windows), longest), self._pad_id, dtype=torch.long)
+        mask = torch.zeros((len(windows), longest), dtype=torch.long)
+        for row, window in enumerate(windows):
+            ids[row, : len(window)] = torch.tensor(window)
+            mask[row, : len(window)] = 1
+        device = self.device
+        hidden = self.transformer(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
+        head, tail = len(self._prefix), len(self._suffix)
+        # Gather the real pieces of all windows at once: (n_real_pieces, width).
+        positions = torch.arange(longest)[None, :]
+        keep = (positions >= head) & (positions < mask.sum(1, keepdim=True) - tail)
+        return [hidden[keep.to(device)]]
+
+    def _pool(self, docs, offsets, piece_ids, piece_vectors: torch.Tensor, lengths: List[int]) -> TokenVectors:
+        token_rows, piece_rows, weights = [], [], []
+        token_offset = piece_offset = 0
+        for doc, doc_offsets, ids in zip(docs, offsets, piece_ids):
+            bounds = doc.to_array(["IDX", "LENGTH"]).astype(np.int64) if len(doc) else np.zeros((0, 2), np.int64)
+            alignment = align(bounds[:, 0] + bounds[:, 1], len(doc.text), np.asarray(doc_offsets).reshape(-1, 2))
+            token_rows.append(alignment.token_index + token_offset)
+            piece_rows.append(alignment.piece_index + piece_offset)
+            weights.append(pooling_weights(alignment, self.pooling))
+            token_offset += len(doc)
+            piece_offset += len(ids)
+        device = piece_vectors.device
+        token_index = torch.from_numpy(np.concatenate(token_rows) if token_rows else np.zeros(0, np.int64)).to(device)
+        piece_index = torch.from_numpy(np.concatenate(piece_rows) if piece_rows else np.zeros(0, np.int64)).to(device)
+        weight = torch.from_numpy(np.concatenate(weights) if weights else np.zeros(0, np.float32)).to(device)
+        contributions = piece_vectors.float()[piece_index] * weight[:, None]
+        data = contributions.new_zeros(token_offset, self.width).index_add_(0, token_index, contributions)
+        return TokenVectors(data, lengths)

