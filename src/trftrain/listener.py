@@ -5,7 +5,7 @@ hands it the batch's live token vectors explicitly (`training_batch`), keyed by 
 batch id; the gradients spaCy's component sends back are summed into the shared encoder's backward pass.
 """
 from contextlib import contextmanager
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Set
 
 import numpy as np
 import torch
@@ -37,6 +37,9 @@ class ListenerBatch:
 
 
 _ACTIVE: Dict[int, ListenerBatch] = {}
+# Listeners whose component is being initialized: spaCy runs them on sample Docs that have no transformer
+# output yet, only to infer shapes, so they may answer with zeros until initialization ends.
+_INITIALIZING: Set[int] = set()
 
 
 def build_listener(upstream: str = "transformer", width: Optional[int] = None) -> Model:
@@ -56,6 +59,9 @@ def _forward(model: Model, docs: List[Doc], is_train: bool):
         return arrays, backprop
     arrays = []
     for doc in docs:
+        if doc._.trf_vectors is None and model.id in _INITIALIZING:
+            arrays.append(model.ops.alloc2f(len(doc), model.get_dim("nO")))
+            continue
         if doc._.trf_vectors is None:
             raise ValueError(f"A listener for '{model.attrs['upstream']}' found a Doc without transformer output: "
                              "run the transformer component before this one.")
@@ -79,8 +85,18 @@ def connect_listeners(nlp, upstream: str, width: int) -> None:
     """Give every listener of `upstream` its width before spaCy initializes the component around it."""
     for nodes in listeners_of(nlp, upstream).values():
         for node in nodes:
-            if node.get_dim("nO") is None:
+            if not node.has_dim("nO"):
                 node.set_dim("nO", width)
+            _INITIALIZING.add(node.id)
+
+
+def finish_initialization(nlp) -> None:
+    """From now on a listener fed a Doc without transformer output is an error, not a shape probe."""
+    for _, proc in nlp.pipeline:
+        model = getattr(proc, "model", None)
+        if isinstance(model, Model):
+            for node in model.walk():
+                _INITIALIZING.discard(node.id)
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from spacy.pipeline.dep_parser import parser_score
 from ..decoding.mst import decode_tree
 from ..encoder.token_vectors import TokenVectors
 from .head import Head
+from .token_labels import gold_sentence_starts
 from .torch_pipe import labels_in_order
 
 IGNORE = -100
@@ -55,7 +56,7 @@ class DependencyParser(Head):
                 gold_heads, gold_deps = eg.get_aligned_parse(projectivize=False)
                 heads.extend(doc_offset + h if h is not None and d else IGNORE for h, d in zip(gold_heads, gold_deps))
                 labels.extend(index.get(d, IGNORE) if d else IGNORE for d in gold_deps)
-                sent_starts.extend(1 if s == 1 else 0 if s == -1 else IGNORE for s in eg.get_aligned_sent_starts())
+                sent_starts.extend(IGNORE if s is None else int(s) for s in gold_sentence_starts(eg))
             else:
                 heads.extend([IGNORE] * n)
                 labels.extend([IGNORE] * n)

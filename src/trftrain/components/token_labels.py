@@ -19,6 +19,11 @@ IGNORE = -100
 POS_FIELD = "POS="
 
 
+def gold_sentence_starts(example: Example) -> List[Optional[bool]]:
+    """Per predicted token: True starts a sentence, False does not, None unknown."""
+    return [None if s is None else bool(s) for s in example.get_aligned_sent_starts()]
+
+
 class TokenLabeller(Head):
     """Softmax over a label set per token; tokens without gold annotation are left out of the loss."""
 
@@ -127,8 +132,7 @@ class SentenceSplitter(TokenLabeller):
         return ["I", "S"]
 
     def gold_labels(self, example):
-        starts = example.get_aligned_sent_starts()
-        return [("S" if s == 1 else "I") if s in (1, -1) else None for s in starts]
+        return [None if s is None else "S" if s else "I" for s in gold_sentence_starts(example)]
 
     def annotate(self, docs, label_ids) -> None:
         start = self.label_list.index("S")

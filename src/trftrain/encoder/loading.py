@@ -1,6 +1,7 @@
 """Find, load and save Hugging Face encoders and their fast tokenizers, without the hub when possible."""
 import importlib.util
 import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Tuple
 
@@ -33,17 +34,30 @@ def resolve_encoder_path(name: str) -> str:
     return name
 
 
+@contextmanager
+def quiet_transformers():
+    """transformers prints load reports and progress bars; a training log is not the place for them."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+
+
 def load_pretrained(name: str):
     """Load (model, tokenizer) for a name; offline unless the name is a hub name and the hub is allowed."""
     from transformers import AutoModel, AutoTokenizer
-    from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()
     location = resolve_encoder_path(name)
     local = os.path.isdir(location)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=local)
-        model = AutoModel.from_pretrained(location, local_files_only=local)
+        with quiet_transformers():
+            tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=local)
+            model = AutoModel.from_pretrained(location, local_files_only=local)
     except OSError as err:
         raise TrftrainError(
             f"Could not load encoder '{name}': {err}. Give a local directory with the model files, the name of an "
@@ -57,18 +71,17 @@ def load_pretrained(name: str):
 
 def load_saved(directory: Path) -> Tuple[object, object]:
     """Load (model, tokenizer) that `save` wrote; never touches the network."""
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
-    from transformers.utils import logging as hf_logging
+    from transformers import AutoModel, AutoTokenizer
 
-    hf_logging.disable_progress_bar()
-    config = AutoConfig.from_pretrained(directory, local_files_only=True)
-    model = AutoModel.from_pretrained(directory, config=config, local_files_only=True)
-    tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
+    with quiet_transformers():
+        model = AutoModel.from_pretrained(directory, local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
     return model, tokenizer
 
 
 def save(model, tokenizer, directory: Path) -> None:
     """Write weights as safetensors with the config and tokenizer files."""
     directory.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(directory, safe_serialization=True)
-    tokenizer.save_pretrained(directory)
+    with quiet_transformers():
+        model.save_pretrained(directory, safe_serialization=True)
+        tokenizer.save_pretrained(directory)

@@ -21,7 +21,7 @@ from ..components.torch_pipe import TorchPipe
 from ..components.transformer import Transformer
 from ..config import load_config, resolve_training
 from ..errors import TrftrainError
-from ..listener import ListenerBatch, listeners_of, training_batch
+from ..listener import ListenerBatch, finish_initialization, listeners_of, training_batch
 from ..versions import library_versions
 from . import precision
 from .checkpoints import recover, save_atomically
@@ -80,7 +80,9 @@ class Trainer:
     """Holds what one training run needs; `step` runs one optimizer step."""
 
     def __init__(self, nlp, T: dict, device: torch.device):
+        """nlp must be initialized already."""
         self.nlp, self.T, self.device = nlp, T, device
+        finish_initialization(nlp)
         frozen = set(T["frozen_components"])
         unknown = frozen - set(nlp.pipe_names)
         if unknown:

@@ -1,0 +1,79 @@
+"""Per head: overfit a handful of examples, save, reload with spacy.load, identical predictions."""
+import numpy as np
+import pytest
+import spacy
+from spacy.tokens import Doc
+
+from pipelines import gold_docs, overfit, write_config
+
+
+
+def annotations(doc: Doc) -> dict:
+    return {
+        "tags": [t.tag_ for t in doc], "pos": [t.pos_ for t in doc], "morph": [str(t.morph) for t in doc],
+        "heads": [t.head.i for t in doc], "deps": [t.dep_ for t in doc], "sents": [s.start for s in doc.sents]
+        if doc.has_annotation("SENT_START") or doc.has_annotation("DEP") else [],
+        "ents": [(e.start, e.end, e.label_) for e in doc.ents], "spans": [(s.start, s.end, s.label_) for s in doc.spans.get("sc", [])],
+        "cats": {k: round(v, 4) for k, v in doc.cats.items()},
+    }
+
+
+def predicted_words(nlp, gold):
+    return [nlp(Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d])) for d in gold]
+
+
+HEAD_CHECKS = {
+    "tagger": lambda p, g: [t.tag_ for t in p] == [t.tag_ for t in g] and [t.pos_ for t in p] == [t.pos_ for t in g],
+    "morphologizer": lambda p, g: [t.pos_ for t in p] == [t.pos_ for t in g] and [str(t.morph) for t in p] == [str(t.morph) for t in g],
+    "senter": lambda p, g: [t.is_sent_start for t in p][1:] == [t.is_sent_start for t in g][1:],
+    "parser": lambda p, g: [t.head.i for t in p] == [t.head.i for t in g] and [t.dep_ for t in p] == [t.dep_ for t in g],
+    "ner": lambda p, g: [(e.start, e.end, e.label_) for e in p.ents] == [(e.start, e.end, e.label_) for e in g.ents],
+    "textcat": lambda p, g: max(("POS", "NEG"), key=lambda k: p.cats[k]) == max(("POS", "NEG"), key=lambda k: g.cats[k]),
+    "textcat_multilabel": lambda p, g: all((p.cats[k] > 0.5) == (g.cats[k] > 0.5) for k in ("PLACE", "BUSINESS", "ANIMAL")),
+    "spacy_ner": lambda p, g: [(e.start, e.end, e.label_) for e in p.ents] == [(e.start, e.end, e.label_) for e in g.ents],
+    "spancat": lambda p, g: sorted((s.start, s.end, s.label_) for s in p.spans["sc"]) == sorted((s.start, s.end, s.label_) for s in g.spans["sc"]),
+}
+
+
+@pytest.mark.parametrize("head", list(HEAD_CHECKS))
+def test_overfit_save_load(tmp_path, tiny_encoder, head):
+    steps = 150 if head in ("parser", "spacy_ner", "spancat") else 80
+    nlp, _ = overfit(write_config(tmp_path, tiny_encoder, [head]), steps=steps)
+    gold = gold_docs(nlp.vocab)
+    predicted = predicted_words(nlp, gold)
+    for p, g in zip(predicted, gold):
+        assert HEAD_CHECKS[head](p, g), (head, annotations(p), annotations(g))
+    nlp.to_disk(tmp_path / "model")
+    reloaded = spacy.load(tmp_path / "model")
+    again = predicted_words(reloaded, gold)
+    for a, b in zip(predicted, again):
+        assert annotations(a) == annotations(b)
+        assert np.allclose(a._.trf_vectors, b._.trf_vectors, atol=1e-5)
+    # Batched inference agrees with one-at-a-time.
+    piped = list(reloaded.pipe([d.text for d in gold], batch_size=2))
+    single = [reloaded(d.text) for d in gold]
+    assert [annotations(a) for a in piped] == [annotations(b) for b in single]
+
+
+def test_parser_always_builds_trees_with_one_root_per_sentence(tmp_path, tiny_encoder):
+    nlp, _ = overfit(write_config(tmp_path, tiny_encoder, ["parser"]), steps=3)  # barely trained: messy scores
+    for text in ["a b c d e f g h i j . k l m n o p", "one", "x . y . z . w ." * 5]:
+        doc = nlp(text)
+        for sent in doc.sents:
+            roots = [t for t in sent if t.head.i == t.i]
+            assert len(roots) == 1
+            for token in sent:  # every token reaches the root without leaving the sentence
+                seen, node = set(), token
+                while node.head.i != node.i:
+                    assert node.i not in seen and sent.start <= node.head.i < sent.end
+                    seen.add(node.i)
+                    node = node.head
+
+
+def test_ner_never_predicts_invalid_spans(tmp_path, tiny_encoder):
+    nlp, _ = overfit(write_config(tmp_path, tiny_encoder, ["ner"]), steps=2)
+    for text in ["Anna Berlin Apple Paris " * 10, "x", ""]:
+        doc = nlp(text)
+        assert all(0 <= e.start < e.end <= len(doc) for e in doc.ents)
+        tags = [t.ent_iob_ for t in doc]
+        assert all(tag in ("B", "I", "O") for tag in tags)

@@ -1,0 +1,37 @@
+"""Corpora where only some docs carry a head's annotation: the rest is ignored, never read as negative."""
+from spacy.tokens import Doc
+from spacy.training import Example
+
+from pipelines import build, gold_docs, write_config
+
+
+def mixed_examples(nlp):
+    """Treebank-like docs (tags, parse, no entities) mixed with entity-only docs and cats-only docs."""
+    treebank = []
+    for doc in gold_docs(nlp.vocab):
+        bare = Doc(nlp.vocab, words=[t.text for t in doc], tags=[t.tag_ for t in doc], pos=[t.pos_ for t in doc],
+                   heads=[t.head.i for t in doc], deps=[t.dep_ for t in doc])
+        treebank.append(bare)  # no entity annotation at all: missing, not "O"
+    entities = [Doc(nlp.vocab, words=["Paris", "and", "Berlin"], ents=["B-LOC", "O", "B-LOC"])]
+    cats = [Doc(nlp.vocab, words=["nice"])]
+    cats[0].cats = {"POS": 1.0, "NEG": 0.0}
+    return [Example(Doc(nlp.vocab, words=[t.text for t in d]), d) for d in treebank + entities + cats]
+
+
+def test_missing_annotation_contributes_no_loss(tmp_path, tiny_encoder):
+    nlp, trainer, examples = build(write_config(tmp_path, tiny_encoder, ["tagger", "parser", "ner", "textcat"]),
+                                   examples_factory=mixed_examples)
+    tagger, ner, textcat = nlp.get_pipe("tagger"), nlp.get_pipe("ner"), nlp.get_pipe("textcat")
+    treebank, entity_only, cats_only = examples[:3], examples[3:4], examples[4:]
+    # Gold ids: entity-only docs have no tags; treebank docs have no entity tags (not "O").
+    assert (tagger.gold_ids(entity_only) == -100).all()
+    assert (ner.gold_ids(treebank) == -100).all()
+    assert (ner.gold_ids(entity_only) != -100).all()
+    encoder = nlp.get_pipe("transformer").encoder
+    assert ner.get_loss(treebank, encoder([eg.predicted for eg in treebank])) is None
+    assert textcat.get_loss(treebank, encoder([eg.predicted for eg in treebank])) is None
+    assert nlp.get_pipe("parser").get_loss(entity_only, encoder([eg.predicted for eg in entity_only])) is None
+    # And a mixed batch trains.
+    trainer.train_mode()
+    trainer.step([examples], 0)
+    assert trainer.losses["ner"] > 0 and trainer.losses["tagger"] > 0 and trainer.losses["textcat"] > 0
