@@ -41,12 +41,14 @@ def sentence_spans(is_start: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
 class DependencyParser(Head):
     """`token.head`, `token.dep_` and the sentence boundaries they imply."""
 
+    def gold_labels(self, example) -> List[str]:
+        """Relation per predicted token; None where the gold has no parse."""
+        if not example.reference.has_annotation("DEP"):
+            return [None] * len(example.predicted)
+        return [dep or None for dep in example.get_aligned_parse(projectivize=False)[1]]
+
     def collect_labels(self, examples) -> List[str]:
-        counts = Counter()
-        for eg in examples:
-            if eg.reference.has_annotation("DEP"):
-                counts.update(dep for dep in eg.get_aligned_parse(projectivize=False)[1] if dep)
-        return labels_in_order(counts)
+        return labels_in_order(Counter(dep for eg in examples for dep in self.gold_labels(eg) if dep))
 
     def get_loss(self, examples, vectors: TokenVectors):
         heads, labels, sent_starts, doc_offset = [], [], [], 0

@@ -1,0 +1,31 @@
+"""`trftrain evaluate MODEL DATA [--gpu N] [--output scores.json]`"""
+from pathlib import Path
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated
+
+from ._util import app, user_errors
+
+
+@app.command("evaluate")
+def evaluate_cli(
+    model: Annotated[str, typer.Argument(help="Pipeline folder or installed package name.")],
+    data: Annotated[Path, typer.Argument(help="Gold data: a .spacy file or a folder of them.")],
+    gpu: Annotated[int, typer.Option("--gpu", "-g", help="CUDA device id; -1 for CPU.")] = -1,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the scores here as JSON.")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", "-b")] = 64,
+    verbose: Annotated[bool, typer.Option("--verbose", "-V")] = False,
+):
+    """Score a pipeline on gold data: tables per task, words per second."""
+    with user_errors(verbose):
+        from ..evaluation import render_scores
+
+        scores = evaluate(model, data, gpu_id=gpu, batch_size=batch_size, output=output)
+        typer.echo(render_scores(scores))
+
+
+def evaluate(model: str, data: Path, *, gpu_id: int = -1, batch_size: int = 64, output: Optional[Path] = None) -> dict:
+    from ..evaluation import evaluate_pipeline
+
+    return evaluate_pipeline(model, data, gpu_id=gpu_id, batch_size=batch_size, output=output)

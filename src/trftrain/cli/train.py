@@ -1,0 +1,32 @@
+"""`trftrain train CONFIG --output DIR [--gpu N] [--code FILE] [--section.key value ...]`"""
+from pathlib import Path
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated
+
+from ._util import OVERRIDES, app, import_code, parse_overrides, user_errors
+
+
+@app.command("train", context_settings=OVERRIDES)
+def train_cli(
+    ctx: typer.Context,
+    config_path: Annotated[Path, typer.Argument(help="Training config (.cfg).")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Folder for model-best, model-last and the log.")] = None,
+    gpu: Annotated[int, typer.Option("--gpu", "-g", help="CUDA device id; -1 for CPU.")] = -1,
+    code: Annotated[Optional[Path], typer.Option("--code", "-c", help="Python file that registers your own architectures.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-V", help="Show tracebacks.")] = False,
+):
+    """Train the pipeline a config describes. Extra `--section.key value` pairs override the config."""
+    with user_errors(verbose):
+        import_code(code)
+        best = train(config_path, output, overrides=parse_overrides(ctx.args), gpu_id=gpu)
+        if best is not None:
+            typer.echo(f"✔ Saved {best}")
+
+
+def train(config_path: Path, output: Optional[Path] = None, *, overrides=None, gpu_id: int = -1):
+    """Plain-Python entry point: returns the path of the best model (None without output)."""
+    from ..training.loop import train as run
+
+    return run(config_path, output, overrides=overrides, gpu_id=gpu_id)

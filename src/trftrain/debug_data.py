@@ -1,0 +1,87 @@
+"""Check a config's corpora before training: labels per head, missing and conflicting annotation,
+pieces per token, texts longer than one encoder window, documents that would be skipped."""
+from collections import Counter
+from typing import Dict, List
+
+import numpy as np
+
+from .components.head import Head
+from .components.textcat import TextClassifier
+from .components.transformer import Transformer
+from .config import load_config, resolve_training
+from .encoder.loading import quiet_transformers, resolve_encoder_path
+from .training.loop import build_pipeline, read_corpus
+
+
+def debug_data(config_path, overrides=None) -> Dict[str, List[str]]:
+    """Returns {"errors": [...], "warnings": [...], "info": [...]}."""
+    raw = load_config(config_path, overrides, interpolate=False)
+    config = raw.interpolate()
+    T = resolve_training(config)
+    nlp = build_pipeline(raw)
+    train = read_corpus(config, T["train_corpus"], nlp, "training")
+    dev = read_corpus(config, T["dev_corpus"], nlp, "development")
+    report: Dict[str, List[str]] = {"errors": [], "warnings": [], "info": []}
+    info, warn, error = report["info"].append, report["warnings"].append, report["errors"].append
+    info(f"Training docs: {len(train)}, words: {sum(len(eg.reference) for eg in train)}")
+    info(f"Development docs: {len(dev)}, words: {sum(len(eg.reference) for eg in dev)}")
+    empty = sum(1 for eg in train if len(eg.reference) == 0)
+    if empty:
+        warn(f"{empty} training docs are empty and teach nothing.")
+    for name, proc in nlp.pipeline:
+        if isinstance(proc, Head):
+            _check_head(name, proc, train, dev, info, warn, error)
+        elif isinstance(proc, Transformer):
+            _check_pieces(proc, train, info, warn)
+    return report
+
+
+def _check_head(name, head: Head, train, dev, info, warn, error) -> None:
+    if isinstance(head, TextClassifier):
+        counts = Counter(label for eg in train for label, value in eg.reference.cats.items() if value >= 0.5)
+        missing = sum(1 for eg in train if not eg.reference.cats)
+        if not head.multi_label:
+            conflicting = sum(1 for eg in train if eg.reference.cats and sum(v >= 0.5 for v in eg.reference.cats.values()) != 1)
+            if conflicting:
+                error(f"[{name}] {conflicting} training docs have no or several positive "
+                      "labels, but this classifier is exclusive: use trftrain_textcat_multilabel or fix the labels.")
+        dev_labels = {label for eg in dev for label in eg.reference.cats}
+    else:
+        counts = Counter(label for eg in train for label in head.gold_labels(eg) if label)
+        missing = sum(1 for eg in train if not any(head.gold_labels(eg)))
+        dev_labels = {label for eg in dev for label in head.gold_labels(eg) if label}
+    if not counts:
+        error(f"[{name}] no training doc carries this head's annotation: check the corpus or remove the head.")
+        return
+    top = ", ".join(f"{label} {n}" for label, n in counts.most_common(12))
+    info(f"[{name}] {len(counts)} labels in training data: {top}{' ...' if len(counts) > 12 else ''}")
+    if missing:
+        info(f"[{name}] {missing} training docs carry no annotation for this head; they are ignored by its loss.")
+    unseen = sorted(dev_labels - set(counts))
+    if unseen:
+        warn(f"[{name}] labels in the development data never seen in training: {', '.join(unseen[:10])}")
+    rare = [label for label, n in counts.items() if n < 5]
+    if rare:
+        warn(f"[{name}] {len(rare)} labels occur fewer than 5 times in training: {', '.join(sorted(rare)[:10])}")
+
+
+def _check_pieces(transformer: Transformer, train, info, warn) -> None:
+    from transformers import AutoTokenizer
+
+    encoder = transformer.encoder
+    with quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(resolve_encoder_path(encoder.name))
+    texts = [eg.reference.text for eg in train]
+    pieces = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
+    words = np.array([len(eg.reference) for eg in train])
+    counts = np.array([len(p) for p in pieces])
+    ratio = counts.sum() / max(1, words.sum())
+    info(f"[{transformer.name}] {ratio:.2f} pieces per token; longest doc {counts.max() if len(counts) else 0} pieces")
+    over = int((counts > encoder.window).sum())
+    if over:
+        info(f"[{transformer.name}] {over} training docs exceed one window of {encoder.window} pieces; they are "
+             f"split into overlapping windows (stride {encoder.stride}), not truncated.")
+    no_pieces = sum(1 for eg in train for t in eg.reference if not t.is_space and not tokenizer(t.text, add_special_tokens=False)["input_ids"]) if len(train) < 5000 else 0
+    if no_pieces:
+        warn(f"[{transformer.name}] {no_pieces} tokens have no pieces (the tokenizer drops their characters); "
+             "they get zero vectors.")

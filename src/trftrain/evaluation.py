@@ -1,0 +1,68 @@
+"""Score a pipeline on gold data with spaCy's scorers and render the scores as tables per task."""
+from pathlib import Path
+from typing import Optional
+
+import srsly
+
+from .errors import TrftrainError
+
+SECTIONS = [
+    ("Tokens", ["token_acc"]),
+    ("Tags / morphology", ["tag_acc", "pos_acc", "morph_acc", "lemma_acc"]),
+    ("Dependencies", ["dep_uas", "dep_las"]),
+    ("Sentences", ["sents_p", "sents_r", "sents_f"]),
+    ("Entities", ["ents_p", "ents_r", "ents_f"]),
+    ("Spans", ["spans_sc_p", "spans_sc_r", "spans_sc_f"]),
+    ("Text classification", ["cats_score", "cats_macro_f", "cats_micro_f", "cats_macro_auc"]),
+]
+PER_TYPE = {"dep_las_per_type": "LAS per relation", "ents_per_type": "Entities per type",
+            "cats_f_per_type": "Text classification per label"}
+
+
+def evaluate_pipeline(model: str, data: Path, *, gpu_id: int = -1, batch_size: int = 64,
+                      output: Optional[Path] = None) -> dict:
+    import spacy
+    from spacy.training import Corpus
+
+    from . import to_device
+    from .training.loop import select_device
+
+    if not Path(data).exists():
+        raise TrftrainError(f"Evaluation data not found: '{data}'.")
+    if Path(model).exists() and not (Path(model) / "config.cfg").exists():
+        raise TrftrainError(f"'{model}' is not a pipeline folder (no config.cfg); give e.g. training/model-best.")
+    device = select_device(gpu_id)
+    nlp = spacy.load(model)
+    to_device(nlp, device)
+    examples = list(Corpus(data)(nlp))
+    if not examples:
+        raise TrftrainError(f"'{data}' holds no documents.")
+    scores = nlp.evaluate(examples, batch_size=batch_size)
+    scores["words_per_second"] = scores.pop("speed", None)
+    if output is not None:
+        srsly.write_json(output, scores)
+    return scores
+
+
+def _percent(value) -> str:
+    return f"{100 * value:.2f}" if isinstance(value, (int, float)) else "-"
+
+
+def render_scores(scores: dict) -> str:
+    lines = []
+    for title, keys in SECTIONS:
+        rows = [(key, scores[key]) for key in keys if scores.get(key) is not None]
+        if rows and not (title == "Tokens" and len(scores) > 3):
+            lines.append(f"\n{title}")
+            lines.extend(f"  {key:<16} {_percent(value):>8}" for key, value in rows)
+    for key, title in PER_TYPE.items():
+        table = scores.get(key)
+        if table:
+            lines.append(f"\n{title}")
+            for label, values in sorted(table.items()):
+                if isinstance(values, dict):
+                    cells = "  ".join(f"{k.upper()} {_percent(v):>6}" for k, v in values.items())
+                    lines.append(f"  {label:<16} {cells}")
+    if scores.get("words_per_second"):
+        lines.append(f"\nSpeed: {scores['words_per_second']:,.0f} words/s")
+    return "\n".join(lines)
