@@ -4,9 +4,11 @@ The functions are stored in spaCy's catalogue registries (architectures, optimiz
 config resolves spaCy's own names (readers, batchers, loggers, spaCy components) next to trftrain's.
 A published name never changes its signature: a new behaviour gets a new version.
 """
-from typing import Optional, Union
+import itertools
+from typing import Callable, Iterator, List, Optional, Union
 
 from spacy.language import Language
+from spacy.training import Corpus
 from spacy.util import registry
 
 from .components.head import ModelBuilder, SharedEncoder
@@ -138,3 +140,14 @@ def make_textcat_multilabel(nlp: Language, name: str, model: ModelBuilder, encod
                             threshold: float) -> MultiLabelTextClassifier:
     return MultiLabelTextClassifier(nlp.vocab, model, name, encoder=encoder, loss_weight=loss_weight,
                                     threshold=threshold)
+
+
+# -- readers ----------------------------------------------------------------------------------------------------
+
+
+@registry.readers("trftrain.MultiCorpus.v1")
+def multi_corpus_v1(paths: List[str], limit: int = 0, max_length: int = 0) -> Callable[[Language], Iterator]:
+    """Several DocBin corpora read one after another (e.g. a treebank and an entity corpus for one model);
+    each doc trains the heads whose annotation it carries. limit applies to each corpus."""
+    corpora = [Corpus(path, limit=limit, max_length=max_length) for path in paths]
+    return lambda nlp: itertools.chain.from_iterable(corpus(nlp) for corpus in corpora)

@@ -51,12 +51,15 @@ def build_pipeline(config):
 
 def read_corpus(config, dot_name: str, nlp, what: str) -> List[Example]:
     section = dot_name.split(".", 1)[1] if dot_name.startswith("corpora.") else dot_name
-    path = config["corpora"].get(section, {}).get("path") if "corpora" in config else None
-    if path is None:
+    block = config.get("corpora", {}).get(section, {})
+    paths = block.get("paths") or [block.get("path")]
+    if any(path is None for path in paths):
         raise TrftrainError(f"No {what} corpus: set `paths.{section}` (e.g. --paths.{section} corpus/{section}.spacy).")
-    if not Path(path).exists():
-        raise TrftrainError(f"The {what} corpus '{path}' (from `corpora.{section}.path`) does not exist. Convert "
-                            "your data with `trftrain convert` and point the path at the .spacy file or folder.")
+    for path in paths:
+        if not Path(path).exists():
+            raise TrftrainError(f"The {what} corpus '{path}' (from `corpora.{section}`) does not exist. Convert "
+                                "your data with `trftrain convert` and point the path at the .spacy file or folder.")
+    path = ", ".join(str(p) for p in paths)
     (reader,) = resolve_dot_names(config, [dot_name])
     examples = list(reader(nlp))
     if not examples:
