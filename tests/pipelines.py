@@ -45,8 +45,10 @@ HEAD_BLOCKS = {
     "senter": '[components.senter]\nfactory = "trftrain_senter"\n',
     "parser": '[components.parser]\nfactory = "trftrain_parser"\n',
     "ner": '[components.ner]\nfactory = "trftrain_ner"\n',
-    "textcat": '[components.textcat]\nfactory = "trftrain_textcat"\n',
-    "textcat_multilabel": '[components.textcat_multilabel]\nfactory = "trftrain_textcat_multilabel"\n',
+    "textcat": '[components.textcat]\nfactory = "trftrain_textcat"\n'
+               '[initialize.components.textcat]\nlabels = ["NEG", "POS"]\n',
+    "textcat_multilabel": '[components.textcat_multilabel]\nfactory = "trftrain_textcat_multilabel"\n'
+                          '[initialize.components.textcat_multilabel]\nlabels = ["ANIMAL", "BUSINESS", "PLACE"]\n',
     "spacy_ner": """[components.spacy_ner]
 factory = "ner"
 [components.spacy_ner.model]
