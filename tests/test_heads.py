@@ -31,13 +31,14 @@ HEAD_CHECKS = {
     "textcat": lambda p, g: max(("POS", "NEG"), key=lambda k: p.cats[k]) == max(("POS", "NEG"), key=lambda k: g.cats[k]),
     "textcat_multilabel": lambda p, g: all((p.cats[k] > 0.5) == (g.cats[k] > 0.5) for k in ("PLACE", "BUSINESS", "ANIMAL")),
     "spacy_ner": lambda p, g: [(e.start, e.end, e.label_) for e in p.ents] == [(e.start, e.end, e.label_) for e in g.ents],
+    "spacy_parser": lambda p, g: [t.head.i for t in p] == [t.head.i for t in g],
     "spancat": lambda p, g: sorted((s.start, s.end, s.label_) for s in p.spans["sc"]) == sorted((s.start, s.end, s.label_) for s in g.spans["sc"]),
 }
 
 
 @pytest.mark.parametrize("head", list(HEAD_CHECKS))
 def test_overfit_save_load(tmp_path, tiny_encoder, head):
-    steps = 150 if head in ("parser", "spacy_ner", "spancat") else 80
+    steps = 150 if head in ("parser", "spacy_ner", "spacy_parser", "spancat") else 80
     nlp, _ = overfit(write_config(tmp_path, tiny_encoder, [head]), steps=steps)
     gold = gold_docs(nlp.vocab)
     predicted = predicted_words(nlp, gold)

@@ -1,6 +1,8 @@
-"""Dependency parser: sentence starts, then biaffine arcs and labels within each sentence.
+"""Dependency parser: biaffine arcs over whole docs, decoded into one valid tree per sentence.
 
-Each sentence decodes to a valid tree with one root, so `doc.sents` and the parse always agree.
+Arcs are scored between all tokens of a doc (docs longer than `max_block` tokens are cut into blocks at the
+likeliest sentence starts), decoded as a forest, and each contiguous group of trees is then decoded again as
+one tree with one root: that group is a sentence. Sentences come from the parse, so they always agree.
 """
 from collections import Counter
 from typing import List, Sequence, Tuple
@@ -9,7 +11,7 @@ import numpy as np
 import torch
 from spacy.pipeline.dep_parser import parser_score
 
-from ..decoding.mst import decode_tree
+from ..decoding.mst import contiguous_segments, decode_forest, decode_tree
 from ..encoder.token_vectors import TokenVectors
 from .head import Head
 from .token_labels import gold_sentence_starts
@@ -28,18 +30,33 @@ def gather_sentences(vectors: torch.Tensor, starts: np.ndarray, lengths: np.ndar
     return vectors[index], mask
 
 
-def sentence_spans(is_start: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Starts and lengths of the sentences that sentence-start flags (first token always starts) mark out."""
-    if len(is_start) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    is_start = is_start.copy()
-    is_start[0] = True
-    starts = np.flatnonzero(is_start)
-    return starts, np.diff(np.append(starts, len(is_start)))
+def cut_blocks(lengths, start_scores: np.ndarray, max_block: int) -> Tuple[np.ndarray, np.ndarray]:
+    """(starts, lengths) of blocks of at most max_block tokens, docs never shared; a long doc is cut at the
+    token with the highest sentence-start score in the second half of each block."""
+    starts, sizes, offset = [], [], 0
+    for n in lengths:
+        position = 0
+        while position < n:
+            size = n - position
+            if size > max_block:
+                window = start_scores[offset + position + max_block // 2 : offset + position + max_block]
+                size = max_block // 2 + int(np.argmax(window))
+            starts.append(offset + position)
+            sizes.append(size)
+            position += size
+        offset += n
+    return np.array(starts, dtype=np.int64), np.array(sizes, dtype=np.int64)
 
 
 class DependencyParser(Head):
-    """`token.head`, `token.dep_` and the sentence boundaries they imply."""
+    """`token.head`, `token.dep_` and the sentence boundaries they imply.
+
+    max_block (int): longest stretch of tokens scored together; longer docs are cut into blocks.
+    """
+
+    def __init__(self, vocab, model, name="parser", *, encoder, loss_weight=1.0, max_block: int = 512):
+        super().__init__(vocab, model, name, encoder=encoder, loss_weight=loss_weight)
+        self.max_block = max_block
 
     def gold_labels(self, example) -> List[str]:
         """Relation per predicted token; None where the gold has no parse."""
@@ -68,11 +85,8 @@ class DependencyParser(Head):
         if not (heads != IGNORE).any():
             return None
         starts = np.array(sent_starts, dtype=np.int64)
-        # Arcs are scored within gold sentences (or whole docs where the gold has none).
-        boundaries = np.zeros(doc_offset, dtype=bool)
-        boundaries[starts == 1] = True
-        boundaries[np.cumsum([0] + list(vectors.lengths[:-1]))[np.array(vectors.lengths) > 0]] = True
-        sent_first, sent_len = sentence_spans(boundaries)
+        # Long docs are cut at gold sentence starts, as decoding cuts them at predicted ones.
+        sent_first, sent_len = cut_blocks(vectors.lengths, (starts == 1).astype(np.float32), self.max_block)
         sentences, mask = gather_sentences(vectors.data, sent_first, sent_len)
         scores = self.model.arcs(sentences, mask).float()  # (n_sents, longest, longest)
         sent_of_token = np.repeat(np.arange(len(sent_first)), sent_len)
@@ -98,17 +112,21 @@ class DependencyParser(Head):
         total = vectors.data.shape[0]
         if total == 0:
             return [(np.zeros(0, np.int64), np.zeros(0, np.int64)) for _ in docs]
-        is_start = (self.model.sentence_starts(vectors.data) > 0).cpu().numpy()
-        doc_starts = np.cumsum([0] + list(vectors.lengths[:-1]))
-        is_start[doc_starts[np.array(vectors.lengths) > 0]] = True
-        sent_first, sent_len = sentence_spans(is_start)
-        sentences, mask = gather_sentences(vectors.data, sent_first, sent_len)
-        scores = torch.log_softmax(self.model.arcs(sentences, mask).float(), dim=-1).cpu().numpy()
+        start_scores = self.model.sentence_starts(vectors.data).float().cpu().numpy()
+        block_first, block_len = cut_blocks(vectors.lengths, start_scores, self.max_block)
+        blocks, mask = gather_sentences(vectors.data, block_first, block_len)
+        scores = torch.log_softmax(self.model.arcs(blocks, mask).float(), dim=-1).cpu().numpy()
         heads = np.zeros(total, dtype=np.int64)
-        for s, (first, n) in enumerate(zip(sent_first, sent_len)):
-            heads[first : first + n] = decode_tree(scores[s, :n, :n]) + first
+        for b, (first, n) in enumerate(zip(block_first, block_len)):
+            block_scores = scores[b, :n, :n]
+            forest = decode_forest(block_scores)
+            for start, end in contiguous_segments(forest):
+                tree = forest[start:end] - start if _is_single_tree(forest[start:end], start) else \
+                    decode_tree(block_scores[start:end, start:end])
+                heads[first + start : first + end] = tree + first + start
         index = torch.as_tensor(heads, device=vectors.data.device)
         labels = self.model.labels(vectors.data, vectors.data[index]).argmax(-1).cpu().numpy()
+        doc_starts = np.cumsum([0] + list(vectors.lengths[:-1]))
         return [(heads[a : a + n] - a, labels[a : a + n]) for a, n in zip(doc_starts, vectors.lengths)]
 
     def set_annotations(self, docs, parses) -> None:
@@ -118,5 +136,16 @@ class DependencyParser(Head):
                 relative = (heads - np.arange(len(doc))).astype(np.int64)
                 doc.from_array(["HEAD", "DEP"], np.stack([relative.astype(np.uint64), label_hashes[labels]], axis=1))
 
+    def settings(self) -> dict:
+        return {**super().settings(), "max_block": self.max_block}
+
+    def load_settings(self, settings: dict) -> None:
+        super().load_settings(settings)
+        self.max_block = settings.get("max_block", self.max_block)
+
     def score(self, examples, **kwargs):
         return parser_score(examples, **kwargs)
+
+
+def _is_single_tree(heads: np.ndarray, offset: int) -> bool:
+    return int((heads == np.arange(offset, offset + len(heads))).sum()) == 1

@@ -36,6 +36,46 @@ def decode_tree(scores: np.ndarray) -> np.ndarray:
     return result
 
 
+def decode_forest(scores: np.ndarray) -> np.ndarray:
+    """Like decode_tree, but any number of tokens may be roots: the best forest (heads[i] == i for roots)."""
+    n = scores.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    greedy = scores.argmax(1)
+    if _find_cycle(_with_root_node(greedy)) is None:
+        return greedy
+    graph = np.full((n + 1, n + 1), -np.inf)
+    graph[1:, 1:] = scores
+    graph[1:, 0] = np.diagonal(scores)
+    np.fill_diagonal(graph, -np.inf)
+    result = _chu_liu_edmonds(graph)[1:] - 1
+    result[result < 0] = np.flatnonzero(result < 0)
+    return result
+
+
+def contiguous_segments(heads: np.ndarray) -> list:
+    """Split a forest into the fewest contiguous (start, end) spans that each hold whole trees."""
+    n = len(heads)
+    root = np.asarray(heads, dtype=np.int64).copy()
+    while True:  # pointer jumping: every token ends up pointing at its tree's root
+        jumped = root[root]
+        if np.array_equal(jumped, root):
+            break
+        root = jumped
+    first = np.full(n, n, dtype=np.int64)
+    last = np.full(n, -1, dtype=np.int64)
+    np.minimum.at(first, root, np.arange(n))
+    np.maximum.at(last, root, np.arange(n))
+    spans = sorted((first[r], last[r]) for r in np.unique(root))
+    segments = []
+    for start, end in spans:
+        if segments and start <= segments[-1][1]:
+            segments[-1] = (segments[-1][0], max(segments[-1][1], end))
+        else:
+            segments.append((start, end))
+    return [(start, end + 1) for start, end in segments]
+
+
 def _with_root_node(heads: np.ndarray) -> np.ndarray:
     nodes = np.concatenate([[0], heads + 1])
     nodes[1:][heads == np.arange(len(heads))] = 0

@@ -1,0 +1,76 @@
+"""Training runs that a user relies on: reproducible on CPU, and Ctrl-C keeps a complete model-last."""
+import json
+
+import pytest
+import torch
+from spacy.tokens import DocBin
+from spacy.util import registry
+
+from pipelines import gold_docs, write_config
+from trftrain.training.checkpoints import save_atomically
+from trftrain.training.loop import train
+
+
+@pytest.fixture()
+def corpus(tmp_path):
+    DocBin(docs=gold_docs() * 4).to_disk(tmp_path / "train.spacy")
+    DocBin(docs=gold_docs()).to_disk(tmp_path / "dev.spacy")
+    return {"paths.train": str(tmp_path / "train.spacy"), "paths.dev": str(tmp_path / "dev.spacy")}
+
+
+def head_weights(path):
+    from safetensors.torch import load_file
+
+    return load_file(str(path / "tagger" / "model.safetensors"))
+
+
+def test_same_seed_same_model_on_cpu(tmp_path, tiny_encoder, corpus):
+    config = write_config(tmp_path, tiny_encoder, ["tagger", "parser"])
+    overrides = {**corpus, "training.max_steps": 3, "training.eval_frequency": 3}
+    a = train(config, tmp_path / "a", overrides=overrides)
+    b = train(config, tmp_path / "b", overrides=overrides)
+    wa, wb = head_weights(a), head_weights(b)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    log_a = json.loads((tmp_path / "a" / "training_log.jsonl").read_text().splitlines()[-1])
+    log_b = json.loads((tmp_path / "b" / "training_log.jsonl").read_text().splitlines()[-1])
+    assert log_a["losses"] == log_b["losses"]
+
+
+@registry.loggers("test.InterruptAtStep.v1")
+def interrupt_at_step(step: int):
+    def setup(nlp, stdout, stderr):
+        calls = {"n": 0}
+
+        def log_step(info):
+            calls["n"] += 1
+            if calls["n"] >= step:
+                raise KeyboardInterrupt
+
+        return log_step, lambda: None
+
+    return setup
+
+
+def test_ctrl_c_keeps_model_last(tmp_path, tiny_encoder, corpus):
+    config = write_config(tmp_path, tiny_encoder, ["tagger"], extra='\n[training.logger]\n@loggers = "test.InterruptAtStep.v1"\nstep = 3\n')
+    out = tmp_path / "run"
+    train(config, out, overrides={**corpus, "training.max_steps": 50, "training.eval_frequency": 2})
+    assert (out / "model-last" / "tagger" / "model.safetensors").exists()
+    assert not list(out.glob(".model-last.*"))
+
+
+def test_interrupted_save_leaves_previous_model(tmp_path, tiny_encoder, corpus):
+    config = write_config(tmp_path, tiny_encoder, ["tagger"])
+    out = tmp_path / "run"
+    train(config, out, overrides={**corpus, "training.max_steps": 2, "training.eval_frequency": 2})
+    before = head_weights(out / "model-last")
+
+    class Exploding:
+        def to_disk(self, path):
+            (path / "half").mkdir(parents=True)
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        save_atomically(Exploding(), out / "model-last")
+    after = head_weights(out / "model-last")
+    assert all(torch.equal(before[k], after[k]) for k in before)
