@@ -5,9 +5,10 @@ from .components.transformer import Transformer
 from .encoder.token_encoder import TokenEncoder
 from .encoder.token_vectors import TokenVectors
 from .errors import TrftrainError
+from .quantization import quantize_int8
 
 __version__ = "0.1.0"
-__all__ = ["Head", "SharedEncoder", "Transformer", "TokenEncoder", "TokenVectors", "TrftrainError", "to_device"]
+__all__ = ["Head", "SharedEncoder", "Transformer", "TokenEncoder", "TokenVectors", "TrftrainError", "quantize_int8", "to_device"]
 
 
 def to_device(nlp, device: str) -> None:

@@ -20,7 +20,7 @@ PER_TYPE = {"dep_las_per_type": "LAS per relation", "ents_per_type": "Entities p
 
 
 def evaluate_pipeline(model: str, data: Path, *, gpu_id: int = -1, batch_size: int = 64,
-                      output: Optional[Path] = None) -> dict:
+                      output: Optional[Path] = None, int8: bool = False) -> dict:
     import spacy
     from spacy.training import Corpus
 
@@ -34,6 +34,10 @@ def evaluate_pipeline(model: str, data: Path, *, gpu_id: int = -1, batch_size: i
     device = select_device(gpu_id)
     nlp = spacy.load(model)
     to_device(nlp, device)
+    if int8:
+        from .quantization import quantize_int8
+
+        quantize_int8(nlp)
     examples = list(Corpus(data)(nlp))
     if not examples:
         raise TrftrainError(f"'{data}' holds no documents.")

@@ -20,7 +20,8 @@ class AdamWSettings:
         groups = [g for g in groups if g["params"]]
         for group in groups:
             group["base_lr"] = group["lr"]
-        return torch.optim.AdamW(groups, betas=self.betas, eps=self.eps, weight_decay=self.weight_decay)
+        # The fused kernel updates all parameters in one pass (CPU and CUDA); the default loops per tensor.
+        return torch.optim.AdamW(groups, betas=self.betas, eps=self.eps, weight_decay=self.weight_decay, fused=True)
 
 
 @registry.optimizers("trftrain.AdamW.v1")

