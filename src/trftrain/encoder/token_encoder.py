@@ -97,6 +97,9 @@ class TokenEncoder(torch.nn.Module):
         width = self.width
         if not windows:
             return torch.zeros(0, width, device=self.device)
+        # Windows of similar length run together, so short last windows are not padded to full length.
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+        windows, targets = [windows[i] for i in order], [targets[i] for i in order]
         outputs = []
         for first in range(0, len(windows), self.max_windows_per_forward):
             outputs.extend(self._run_windows(windows[first : first + self.max_windows_per_forward]))

@@ -1,0 +1,65 @@
+"""Render bench/RESULTS.md from the raw figures in bench/results/*.json (one table per machine and run).
+
+    python bench/report.py
+"""
+import json
+from pathlib import Path
+
+BENCH = Path(__file__).parent
+TARGETS = {
+    "train_wps": (">= 1.5x", lambda r: r >= 1.5),
+    "inference_wps": (">= 2.0x", lambda r: r >= 2.0),
+    "train_peak_rss_mb": ("<= 0.6x", lambda r: r <= 0.6),
+}
+ACCURACY = {"tag_acc": "+10 points", "dep_uas": "", "dep_las": "+8 points", "ents_f": ">= anchor",
+            "cats_accuracy": ">= anchor", "cats_score": ""}
+
+
+def table(record: dict) -> str:
+    m = record["machine"]
+    lines = [f"### {record['started'][:10]} · {m['cpu']} · {m['cores']} cores",
+             f"`{record['command']}` — Python {m['python']}, torch {m['torch']}, transformers {m['transformers']} "
+             f"(trftrain side), spaCy {m['spacy']}; anchor: spaCy 3.8.18 + spacy-transformers 1.4.0 + transformers "
+             f"4.53.2, same torch. {record['steps']} steps, padded batches of 1,000 words, all-MiniLM-L6-v2.", ""]
+    for task, result in record["results"].items():
+        trf, anchor = result.get("trftrain", {}), result.get("anchor", {})
+        lines += [f"**{task}**", "", "| metric | trftrain | anchor | ratio / gap | target | met |", "|---|---|---|---|---|---|"]
+        for key, label in (("train_wps", "training words/s"), ("inference_wps", "inference words/s (nlp.pipe, batch 64)"),
+                           ("train_peak_rss_mb", "peak RSS training, MB")):
+            a, t = anchor.get(key), trf.get(key)
+            ratio = t / a if a and t else None
+            target, check = TARGETS[key]
+            lines.append(f"| {label} | {t:,} | {a:,} | {ratio:.2f}x | {target} | {'yes' if check(ratio) else 'no'} |"
+                         if ratio else f"| {label} | {t} | {a} | | {target} | |")
+        if "inference_wps_int8" in trf:
+            a = anchor.get("inference_wps")
+            lines.append(f"| inference words/s, int8 encoder | {trf['inference_wps_int8']:,} | {a:,} | "
+                         f"{trf['inference_wps_int8'] / a:.2f}x | >= 3x | {'yes' if trf['inference_wps_int8'] / a >= 3 else 'no'} |"
+                         if a else f"| inference words/s, int8 | {trf['inference_wps_int8']:,} | | | | |")
+        for key, target in ACCURACY.items():
+            t, a = trf.get("accuracy", {}).get(key), anchor.get("accuracy", {}).get(key)
+            if t is None:
+                continue
+            gap = f"{100 * (t - a):+.1f}" if a is not None else ""
+            met = ""
+            if a is not None and target.startswith("+"):
+                met = "yes" if 100 * (t - a) >= float(target[1:].split()[0]) else "no"
+            elif a is not None and target.startswith(">="):
+                met = "yes" if t >= a else "no"
+            lines.append(f"| dev {key} | {100 * t:.1f} | {'' if a is None else f'{100 * a:.1f}'} | {gap} | {target} | {met} |")
+        if "accuracy_int8" in trf:
+            cells = ", ".join(f"{k} {100 * v:.1f}" for k, v in trf["accuracy_int8"].items())
+            lines.append(f"| dev scores with int8 encoder | {cells} | | | loss <= 0.5 | |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    records = [json.loads(p.read_text()) for p in sorted((BENCH / "results").glob("*.json"))]
+    head = (BENCH / "RESULTS.head.md").read_text() if (BENCH / "RESULTS.head.md").exists() else "# Benchmark results\n"
+    body = "\n".join(table(r) for r in sorted(records, key=lambda r: r["started"], reverse=True))
+    (BENCH / "RESULTS.md").write_text(head + "\n" + body + "\n")
+
+
+if __name__ == "__main__":
+    main()
