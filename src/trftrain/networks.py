@@ -62,6 +62,8 @@ class BiaffineParser(nn.Module):
         self.label_dep = nn.Sequential(nn.Linear(width, label_width), nn.GELU(), nn.Dropout(dropout))
         self.label_head = nn.Sequential(nn.Linear(width, label_width), nn.GELU(), nn.Dropout(dropout))
         self.label_out = nn.Linear(2 * label_width, n_labels)
+        # Bilinear term: which relation depends on how dependent and head interact, not only on each alone.
+        self.label_bilinear = nn.Parameter(torch.zeros(n_labels, label_width, label_width))
         self.sent_start = nn.Linear(width, 1)
 
     def arcs(self, sentences: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -74,7 +76,9 @@ class BiaffineParser(nn.Module):
 
     def labels(self, dependents: torch.Tensor, heads: torch.Tensor) -> torch.Tensor:
         """dependents, heads: (n, width) vectors of each dependent and its head -> (n, n_labels)."""
-        return self.label_out(torch.cat([self.label_dep(dependents), self.label_head(heads)], dim=-1))
+        dep, head = self.label_dep(dependents), self.label_head(heads)
+        bilinear = torch.einsum("nd,lde,ne->nl", dep, self.label_bilinear, head)
+        return self.label_out(torch.cat([dep, head], dim=-1)) + bilinear
 
     def sentence_starts(self, vectors: torch.Tensor) -> torch.Tensor:
         return self.sent_start(self.dropout(vectors)).squeeze(-1)
