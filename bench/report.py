@@ -15,12 +15,31 @@ ACCURACY = {"tag_acc": "+10 points", "dep_uas": "", "dep_las": "+8 points", "ent
             "cats_accuracy": ">= anchor", "cats_score": ""}
 
 
-def table(record: dict) -> str:
+def long_table(record: dict) -> str:
     m = record["machine"]
-    lines = [f"### {record['started'][:10]} · {m['cpu']} · {m['cores']} cores",
+    lines = [f"### Long mode, {record['started']} (commit {record.get('commit', '?')}) · {m['cpu']} · {m['cores']} cores",
+             f"`{record['command']}`: up to {record['steps']} steps on the full training sets, best dev model "
+             "scored on test.", "", "| task | system | test scores | training s | peak RSS MB |", "|---|---|---|---|---|"]
+    for task, result in record["results"].items():
+        for system in ("trftrain", "anchor"):
+            if system in result:
+                r = result[system]
+                cells = ", ".join(f"{k} {100 * v:.1f}" for k, v in r["test"].items())
+                lines.append(f"| {task} | {system} | {cells} | {r['train_seconds']:.0f} | {r['peak_rss_mb']:,} |")
+        lines.append(f"| {task} | published | {result['published']} | | |")
+    return "\n".join(lines) + "\n"
+
+
+def table(record: dict) -> str:
+    if record.get("mode") == "long":
+        return long_table(record)
+    m = record["machine"]
+    lines = [f"### {record['started']} (commit {record.get('commit', 'before the first recorded commit')}) · "
+             f"{m['cpu']} · {m['cores']} cores",
              f"`{record['command']}` — Python {m['python']}, torch {m['torch']}, transformers {m['transformers']} "
              f"(trftrain side), spaCy {m['spacy']}; anchor: spaCy 3.8.18 + spacy-transformers 1.4.0 + transformers "
-             f"4.53.2, same torch. {record['steps']} steps, padded batches of 1,000 words, all-MiniLM-L6-v2.", ""]
+             f"4.53.2, same torch. {record['steps']} steps, padded batches of 1,000 words, all-MiniLM-L6-v2."
+             + (f" Note: {record['note']}." if record.get("note") else ""), ""]
     for task, result in record["results"].items():
         trf, anchor = result.get("trftrain", {}), result.get("anchor", {})
         lines += [f"**{task}**", "", "| metric | trftrain | anchor | ratio / gap | target | met |", "|---|---|---|---|---|---|"]

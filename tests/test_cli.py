@@ -29,9 +29,12 @@ def corpus(tmp_path):
 
 @pytest.fixture()
 def trained(tmp_path, tiny_encoder, corpus):
-    config = write_config(tmp_path, tiny_encoder, ["tagger", "parser", "ner"])
+    """The shipped demo config, pointed at the tiny encoder and a tiny corpus by overrides alone."""
     out = tmp_path / "training"
-    result = run("train", config, "--output", out, "--paths.train", corpus[0], "--paths.dev", corpus[1],
+    result = run("train", ROOT / "configs" / "quick-demo.cfg", "--output", out,
+                 "--paths.train", corpus[0], "--paths.dev", corpus[1],
+                 "--components.transformer.model.name", tiny_encoder,
+                 "--components.transformer.model.window", 16, "--components.transformer.model.stride", 12,
                  "--training.max_steps", 4, "--training.eval_frequency", 2)
     assert result.exit_code == 0, result.output
     return out
@@ -43,7 +46,7 @@ def test_train_writes_models_log_and_plot(trained):
         assert (trained / name / "transformer" / "encoder" / "model.safetensors").exists()
     records = [json.loads(line) for line in (trained / "training_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [2, 4]
-    assert {"tagger", "parser", "ner"} <= set(records[0]["losses"]) and "tag_acc" in records[0]["scores"]
+    assert {"tagger", "parser"} <= set(records[0]["losses"]) and "tag_acc" in records[0]["scores"]
     assert (trained / "training.png").stat().st_size > 1000
     meta = json.loads((trained / "model-last" / "meta.json").read_text())
     assert meta["trftrain"]["torch"] and meta["trftrain"]["transformers"]
@@ -53,9 +56,9 @@ def test_train_writes_models_log_and_plot(trained):
 def test_evaluate_prints_tables_and_writes_json(trained, corpus, tmp_path):
     result = run("evaluate", trained / "model-best", corpus[1], "--output", tmp_path / "scores.json")
     assert result.exit_code == 0, result.output
-    assert "Dependencies" in result.output and "Entities" in result.output and "words/s" in result.output
+    assert "Dependencies" in result.output and "Tags" in result.output and "words/s" in result.output
     scores = json.loads((tmp_path / "scores.json").read_text())
-    assert {"tag_acc", "dep_las", "ents_f", "dep_las_per_type", "ents_per_type"} <= set(scores)
+    assert {"tag_acc", "pos_acc", "dep_uas", "dep_las", "dep_las_per_type", "words_per_second"} <= set(scores)
 
 
 def test_convert_and_init_config_and_debug_data(tmp_path, tiny_encoder, corpus):
@@ -105,3 +108,28 @@ def test_error_paths(tmp_path, tiny_encoder, corpus, trained):
     malformed = tmp_path / "broken.cfg"
     malformed.write_text("[nlp\nlang = en")
     assert "Could not parse config" in error_of(run("train", malformed))
+
+
+def test_code_file_registers_an_architecture(tmp_path, tiny_encoder, corpus):
+    code = tmp_path / "my_arch.py"
+    code.write_text(
+        "from spacy.util import registry\n"
+        "from trftrain.networks import TokenClassifier\n"
+        "@registry.architectures('test.WideTagger.v1')\n"
+        "def wide(hidden_width: int = 48):\n"
+        "    return lambda width, n: TokenClassifier(width, n, hidden_width=hidden_width)\n")
+    config = write_config(tmp_path, tiny_encoder, ["tagger"], extra='[components.tagger.model]\n@architectures = "test.WideTagger.v1"\n')
+    args = ["train", config, "--paths.train", corpus[0], "--paths.dev", corpus[1], "--training.max_steps", 1,
+            "--output", tmp_path / "out"]
+    assert "test.WideTagger.v1" in error_of(run(*args))  # unknown without --code
+    result = run(*args, "--code", code)
+    assert result.exit_code == 0, result.output
+
+
+def test_debug_data_fails_on_conflicting_annotation(tmp_path, tiny_encoder):
+    docs = gold_docs()  # cats hold two positive labels each: wrong for an exclusive classifier
+    DocBin(docs=docs).to_disk(tmp_path / "train.spacy")
+    config = write_config(tmp_path, tiny_encoder, ["textcat"])
+    config.write_text(config.read_text().replace('labels = ["NEG", "POS"]', 'labels = ["NEG", "POS", "PLACE"]'))
+    result = run("debug-data", config, "--paths.train", tmp_path / "train.spacy", "--paths.dev", tmp_path / "train.spacy")
+    assert result.exit_code == 1 and "several positive labels" in result.output

@@ -30,22 +30,29 @@ def debug_data(config_path, overrides=None) -> Dict[str, List[str]]:
         warn(f"{empty} training docs are empty and teach nothing.")
     for name, proc in nlp.pipeline:
         if isinstance(proc, Head):
-            _check_head(name, proc, train, dev, info, warn, error)
+            pinned = config.get("initialize", {}).get("components", {}).get(name, {}).get("labels")
+            _check_head(name, proc, train, dev, info, warn, error, pinned)
         elif isinstance(proc, Transformer):
             _check_pieces(proc, train, info, warn)
     return report
 
 
-def _check_head(name, head: Head, train, dev, info, warn, error) -> None:
+def _check_head(name, head: Head, train, dev, info, warn, error, pinned=None) -> None:
+    """pinned: the labels [initialize.components.<name>] gives this head, if any; other labels are not its own."""
     if isinstance(head, TextClassifier):
-        counts = Counter(label for eg in train for label, value in eg.reference.cats.items() if value >= 0.5)
-        missing = sum(1 for eg in train if not eg.reference.cats)
+        def own(cats):
+            return {k: v for k, v in cats.items() if pinned is None or k in pinned}
+
+        counts = Counter(label for eg in train for label, value in own(eg.reference.cats).items() if value >= 0.5)
+        missing = sum(1 for eg in train if not own(eg.reference.cats))
         if not head.multi_label:
-            conflicting = sum(1 for eg in train if eg.reference.cats and sum(v >= 0.5 for v in eg.reference.cats.values()) != 1)
+            conflicting = sum(1 for eg in train if own(eg.reference.cats)
+                              and sum(v >= 0.5 for v in own(eg.reference.cats).values()) != 1)
             if conflicting:
-                error(f"[{name}] {conflicting} training docs have no or several positive "
-                      "labels, but this classifier is exclusive: use trftrain_textcat_multilabel or fix the labels.")
-        dev_labels = {label for eg in dev for label in eg.reference.cats}
+                error(f"[{name}] {conflicting} training docs have no or several positive labels, but this "
+                      "classifier is exclusive: use trftrain_textcat_multilabel, pin its labels in "
+                      f"[initialize.components.{name}], or fix the labels.")
+        dev_labels = {label for eg in dev for label in own(eg.reference.cats)}
     else:
         counts = Counter(label for eg in train for label in head.gold_labels(eg) if label)
         missing = sum(1 for eg in train if not any(head.gold_labels(eg)))
