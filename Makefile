@@ -43,7 +43,7 @@ bench: setup corpora
 
 lint: setup
 	$(BIN)/python -m pip install -q ruff
-	$(BIN)/ruff check src tests bench scripts corpora --line-length 120
+	$(BIN)/ruff check src tests bench scripts corpora
 
 clean:
 	rm -rf training corpora/converted corpora/downloads

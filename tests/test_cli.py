@@ -5,10 +5,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from pipelines import gold_docs, write_config
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
-from pipelines import gold_docs, write_config
 from trftrain.cli.app import app
 
 ROOT = Path(__file__).parent.parent

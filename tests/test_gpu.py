@@ -1,7 +1,6 @@
 """The same training and inference on a CUDA device (torch only, no CuPy). Skipped without one."""
 import pytest
 import torch
-
 from pipelines import build, gold_docs, write_config
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]

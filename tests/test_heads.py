@@ -2,10 +2,8 @@
 import numpy as np
 import pytest
 import spacy
-from spacy.tokens import Doc
-
 from pipelines import gold_docs, overfit, write_config
-
+from spacy.tokens import Doc
 
 
 def annotations(doc: Doc) -> dict:

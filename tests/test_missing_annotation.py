@@ -1,8 +1,7 @@
 """Corpora where only some docs carry a head's annotation: the rest is ignored, never read as negative."""
+from pipelines import build, gold_docs, write_config
 from spacy.tokens import Doc
 from spacy.training import Example
-
-from pipelines import build, gold_docs, write_config
 
 
 def mixed_examples(nlp):
@@ -31,6 +30,7 @@ def test_missing_annotation_contributes_no_loss(tmp_path, tiny_encoder):
     assert ner.get_loss(treebank, encoder([eg.predicted for eg in treebank])) is None
     assert textcat.get_loss(treebank, encoder([eg.predicted for eg in treebank])) is None
     assert nlp.get_pipe("parser").get_loss(entity_only, encoder([eg.predicted for eg in entity_only])) is None
+    assert textcat.get_loss(cats_only, encoder([eg.predicted for eg in cats_only])) is not None
     # And a mixed batch trains.
     trainer.train_mode()
     trainer.step([examples], 0)

@@ -1,6 +1,5 @@
 """The shared encoder runs once per batch and receives the sum of the heads' gradients."""
 import torch
-
 from pipelines import build, write_config
 
 HEADS = ["tagger", "parser", "ner", "textcat", "spacy_ner"]

@@ -3,10 +3,10 @@ import json
 
 import pytest
 import torch
+from pipelines import gold_docs, write_config
 from spacy.tokens import DocBin
 from spacy.util import registry
 
-from pipelines import gold_docs, write_config
 from trftrain.training.checkpoints import save_atomically
 from trftrain.training.loop import train
 

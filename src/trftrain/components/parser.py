@@ -7,7 +7,7 @@ where the sentence-start classifier says so; each sentence is then decoded as on
 forest alone gave 64.0 and 35, at the same weights.)
 """
 from collections import Counter
-from typing import List, Sequence, Tuple
+from typing import List, Tuple
 
 import numpy as np
 import torch
