@@ -74,3 +74,19 @@ def test_interrupted_save_leaves_previous_model(tmp_path, tiny_encoder, corpus):
         save_atomically(Exploding(), out / "model-last")
     after = head_weights(out / "model-last")
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_frozen_head_and_unannotated_head_still_log(tmp_path, tiny_encoder, corpus):
+    """Loggers print a loss per component: a frozen head, or one whose annotation no doc carries, logs 0."""
+    config = write_config(tmp_path, tiny_encoder, ["tagger", "textcat"])
+    docs = gold_docs()
+    for doc in docs:
+        doc.cats = {}
+    DocBin(docs=docs).to_disk(tmp_path / "no_cats.spacy")
+    overrides = {"paths.train": str(tmp_path / "no_cats.spacy"), "paths.dev": corpus["paths.dev"],
+                 "training.max_steps": 3, "training.eval_frequency": 2, "training.frozen_components": ["tagger"],
+                 "initialize.components.textcat.labels": ["NEG", "POS"]}
+    train(config, tmp_path / "run", overrides=overrides)
+    records = [json.loads(line) for line in (tmp_path / "run" / "training_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 3]
+    assert records[0]["losses"]["tagger"] == 0.0 and records[0]["losses"]["textcat"] == 0.0

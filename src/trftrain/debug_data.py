@@ -5,6 +5,7 @@ from typing import Dict, List
 
 import numpy as np
 
+from .alignment import align
 from .components.head import Head
 from .components.textcat import TextClassifier
 from .components.transformer import Transformer
@@ -78,17 +79,22 @@ def _check_pieces(transformer: Transformer, train, info, warn) -> None:
     encoder = transformer.encoder
     with quiet_transformers():
         tokenizer = AutoTokenizer.from_pretrained(resolve_encoder_path(encoder.name))
-    texts = [eg.reference.text for eg in train]
-    pieces = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
-    words = np.array([len(eg.reference) for eg in train])
-    counts = np.array([len(p) for p in pieces])
-    ratio = counts.sum() / max(1, words.sum())
-    info(f"[{transformer.name}] {ratio:.2f} pieces per token; longest doc {counts.max() if len(counts) else 0} pieces")
+    docs = [eg.reference for eg in train]
+    encoded = tokenizer([doc.text for doc in docs], add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+    words = sum(len(doc) for doc in docs)
+    counts = np.array([len(ids) for ids in encoded["input_ids"]])
+    info(f"[{transformer.name}] {counts.sum() / max(1, words):.2f} pieces per token; longest doc "
+         f"{counts.max() if len(counts) else 0} pieces")
     over = int((counts > encoder.window).sum())
     if over:
         info(f"[{transformer.name}] {over} training docs exceed one window of {encoder.window} pieces; they are "
              f"split into overlapping windows (stride {encoder.stride}), not truncated.")
-    no_pieces = sum(1 for eg in train for t in eg.reference if not t.is_space and not tokenizer(t.text, add_special_tokens=False)["input_ids"]) if len(train) < 5000 else 0
+    no_pieces = 0
+    for doc, offsets in zip(docs, encoded["offset_mapping"]):
+        if len(doc):
+            bounds = doc.to_array(["IDX", "LENGTH"]).astype(np.int64)
+            per_token = align(bounds[:, 0] + bounds[:, 1], len(doc.text), np.asarray(offsets).reshape(-1, 2)).pieces_per_token()
+            no_pieces += sum(1 for token, n in zip(doc, per_token) if n == 0 and not token.is_space)
     if no_pieces:
         warn(f"[{transformer.name}] {no_pieces} tokens have no pieces (the tokenizer drops their characters); "
              "they get zero vectors.")

@@ -7,7 +7,6 @@ import srsly
 from .errors import TrftrainError
 
 SECTIONS = [
-    ("Tokens", ["token_acc"]),
     ("Tags / morphology", ["tag_acc", "pos_acc", "morph_acc", "lemma_acc"]),
     ("Dependencies", ["dep_uas", "dep_las"]),
     ("Sentences", ["sents_p", "sents_r", "sents_f"]),
@@ -56,7 +55,7 @@ def render_scores(scores: dict) -> str:
     lines = []
     for title, keys in SECTIONS:
         rows = [(key, scores[key]) for key in keys if scores.get(key) is not None]
-        if rows and not (title == "Tokens" and len(scores) > 3):
+        if rows:
             lines.append(f"\n{title}")
             lines.extend(f"  {key:<16} {_percent(value):>8}" for key, value in rows)
     for key, title in PER_TYPE.items():

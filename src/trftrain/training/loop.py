@@ -219,7 +219,7 @@ def train(config_path: Path, output_dir: Optional[Path] = None, *, overrides: Op
         (output_dir / LOG_FILE).unlink(missing_ok=True)
     log_step, finalize = T["logger"](nlp, stdout, stderr)
     stream = endless_batches(train_examples, T["batcher"], T["max_epochs"], T["seed"])
-    best_score, best_step, step, epoch = None, 0, 0, 0
+    best_score, best_step, step, epoch, last_eval_step = None, 0, 0, 0, 0
     words = train_words = 0
     train_seconds, start = 0.0, time.perf_counter()
     interrupted = False
@@ -244,7 +244,11 @@ def train(config_path: Path, output_dir: Optional[Path] = None, *, overrides: Op
                 continue
             scores = evaluate_dev(nlp, config, T)
             score = combined_score(scores, weights)
-            losses = {k: v / T["eval_frequency"] for k, v in trainer.losses.items()}
+            # Every component gets a value (loggers print a column per trainable component): the mean per step
+            # since the last evaluation, 0 for a frozen head or one whose annotation no batch carried.
+            steps_since = step - last_eval_step
+            losses = {name: trainer.losses.get(name, 0.0) / steps_since for name in nlp.pipe_names}
+            last_eval_step = step
             train_words += words
             info = {"epoch": epoch, "step": step, "score": score, "other_scores": scores, "losses": losses,
                     "checkpoints": [], "seconds": int(time.perf_counter() - start), "words": train_words}
