@@ -6,7 +6,7 @@ import pytest
 import spacy
 import torch
 
-from trftrain.encoder.token_encoder import TokenEncoder
+from trftrain.encoder.token_encoder import TokenEncoder, padded_groups
 from trftrain.errors import TrftrainError
 
 FAMILIES = ["wordpiece", "sentencepiece", "bytebpe"]
@@ -59,6 +59,27 @@ def test_batch_equals_one_by_one(tiny_encoders):
     assert torch.allclose(together, alone, atol=1e-5)
 
 
+@pytest.mark.parametrize("budget", [1, 40, 100, 10_000])
+def test_piece_budget_changes_the_calls_not_the_vectors(tiny_encoders, budget):
+    nlp = spacy.blank("en")
+    docs = [nlp("one two three"), nlp("four five " * 30), nlp("six"), nlp(""), nlp("seven eight nine ten")]
+    reference = encoder(tiny_encoders["wordpiece"], max_padded_pieces=10_000)
+    enc = encoder(tiny_encoders["wordpiece"], max_padded_pieces=budget)
+    calls = []
+    enc.transformer.register_forward_hook(lambda module, args, kwargs, out: calls.append(kwargs["input_ids"].shape),
+                                          with_kwargs=True)
+    with torch.inference_mode():
+        assert torch.allclose(enc(docs).data, reference(docs).data, atol=1e-5)
+    assert all(rows == 1 or rows * length <= budget for rows, length in calls)
+
+
+def test_padded_groups_stay_within_the_budget():
+    lengths = [3, 5, 5, 8, 9, 20, 50]
+    groups = padded_groups(lengths, 20)
+    assert groups == [(0, 3), (3, 5), (5, 6), (6, 7)]  # 3x5, 2x9, 20 alone, 50 over budget alone
+    assert padded_groups([], 20) == []
+
+
 def test_bad_settings_name_the_config_key(tiny_encoders):
     with pytest.raises(TrftrainError, match="window"):
         TokenEncoder(tiny_encoders["wordpiece"], window=100, stride=50).load_pretrained()
@@ -66,6 +87,8 @@ def test_bad_settings_name_the_config_key(tiny_encoders):
         TokenEncoder(tiny_encoders["wordpiece"], pooling="max")
     with pytest.raises(TrftrainError, match="stride"):
         TokenEncoder(tiny_encoders["wordpiece"], window=8, stride=9)
+    with pytest.raises(TrftrainError, match="max_padded_pieces"):
+        TokenEncoder(tiny_encoders["wordpiece"], max_padded_pieces=0)
 
 
 def test_missing_local_encoder_is_a_clear_error(tmp_path):

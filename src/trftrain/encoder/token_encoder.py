@@ -20,23 +20,40 @@ from .windows import max_input_length, special_affixes, window_starts
 POOLINGS = ("mean", "first", "last")
 
 
+def padded_groups(lengths: Sequence[int], budget: int) -> List[tuple]:
+    """Cut ascending `lengths` into consecutive (first, end) groups whose padded size, count x longest, stays
+    within `budget`; a window longer than the budget runs alone."""
+    groups, first = [], 0
+    for end, length in enumerate(lengths):
+        if end > first and (end - first + 1) * length > budget:
+            groups.append((first, end))
+            first = end
+    if lengths:
+        groups.append((first, len(lengths)))
+    return groups
+
+
 class TokenEncoder(torch.nn.Module):
     """name (str): local directory, installed package that ships a model, or hub name.
     window, stride (int): window length and distance between window starts, in pieces (specials excluded).
     pooling (str): how a token's pieces become its vector: "mean", "first" or "last".
-    max_windows_per_forward (int): cap on windows sent to the encoder at once, to bound memory on huge texts.
+    max_padded_pieces (int): budget of padded pieces (specials included) per encoder call. Windows are sorted
+        by length and cut into calls under this budget, so short texts are not padded to the longest in the
+        batch, and memory stays bounded on huge texts.
     config_key (str): where this encoder sits in the config, for error messages.
     """
 
     def __init__(self, name: str, *, window: int = 128, stride: int = 96, pooling: str = "mean",
-                 max_windows_per_forward: int = 64, config_key: str = "components.transformer.model"):
+                 max_padded_pieces: int = 1024, config_key: str = "components.transformer.model"):
         super().__init__()
         if pooling not in POOLINGS:
             raise config_error(f"{config_key}.pooling", f"'{pooling}' is not one of {', '.join(POOLINGS)}.")
         if not 0 < stride <= window:
             raise config_error(f"{config_key}.stride", f"{stride} must be > 0 and <= window ({window}).")
         self.name, self.window, self.stride, self.pooling = name, window, stride, pooling
-        self.max_windows_per_forward = max_windows_per_forward
+        if max_padded_pieces < 1:
+            raise config_error(f"{config_key}.max_padded_pieces", f"{max_padded_pieces} must be >= 1.")
+        self.max_padded_pieces = max_padded_pieces
         self.config_key = config_key
         self.transformer: Optional[torch.nn.Module] = None
         self.tokenizer = None
@@ -97,20 +114,18 @@ class TokenEncoder(torch.nn.Module):
         width = self.width
         if not windows:
             return torch.zeros(0, width, device=self.device)
-        # Windows of similar length run together, so short last windows are not padded to full length.
+        # Windows of similar length run together, so short windows are not padded to the longest in the batch.
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
         windows, targets = [windows[i] for i in order], [targets[i] for i in order]
-        outputs = []
-        for first in range(0, len(windows), self.max_windows_per_forward):
-            outputs.extend(self._run_windows(windows[first : first + self.max_windows_per_forward]))
-        hidden = torch.cat(outputs)
+        hidden = torch.cat([self._run_windows(windows[first:end])
+                            for first, end in padded_groups([len(w) for w in windows], self.max_padded_pieces)])
         target = torch.from_numpy(np.concatenate(targets)).to(hidden.device)
         summed = hidden.new_zeros(doc_offset, width).index_add_(0, target, hidden)
         counts = torch.bincount(target, minlength=doc_offset).clamp_(min=1).to(summed.dtype)
         return summed / counts[:, None]
 
-    def _run_windows(self, windows: List[List[int]]) -> List[torch.Tensor]:
-        """Run one padded batch of windows; return each window's piece vectors without the specials."""
+    def _run_windows(self, windows: List[List[int]]) -> torch.Tensor:
+        """Run one padded batch of windows; return their real pieces' vectors, specials dropped, in order."""
         longest = max(len(w) for w in windows)
         ids = torch.full((len(windows), longest), self._pad_id, dtype=torch.long)
         mask = torch.zeros((len(windows), longest), dtype=torch.long)
@@ -123,7 +138,7 @@ class TokenEncoder(torch.nn.Module):
         # Gather the real pieces of all windows at once: (n_real_pieces, width).
         positions = torch.arange(longest)[None, :]
         keep = (positions >= head) & (positions < mask.sum(1, keepdim=True) - tail)
-        return [hidden[keep.to(device)]]
+        return hidden[keep.to(device)]
 
     def _pool(self, docs, offsets, piece_ids, piece_vectors: torch.Tensor, lengths: List[int]) -> TokenVectors:
         token_rows, piece_rows, weights = [], [], []
