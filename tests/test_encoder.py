@@ -6,7 +6,8 @@ import pytest
 import spacy
 import torch
 
-from trftrain.encoder.token_encoder import TokenEncoder, padded_groups
+from trftrain.encoder.token_encoder import TokenEncoder
+from trftrain.padding import padded_groups
 from trftrain.errors import TrftrainError
 
 FAMILIES = ["wordpiece", "sentencepiece", "bytebpe"]

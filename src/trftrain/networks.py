@@ -70,14 +70,17 @@ class BiaffineParser(nn.Module):
         x = self.dropout(sentences)
         dep, head = self.arc_dep(x), self.arc_head(x)  # (n_sents, length, arc_width)
         scores = torch.einsum("sia,ab,sjb->sij", dep, self.arc_bilinear, head) + self.head_bias(head).transpose(1, 2)
-        diagonal = torch.diagonal(scores, dim1=1, dim2=2)
-        scores = scores - torch.diag_embed(diagonal) + torch.diag_embed(self.root(dep).squeeze(-1))
-        return scores.masked_fill(~mask[:, None, :], float("-inf"))
+        # In place: these (n_sents, length, length) tensors are the parser's largest, so no extra copies.
+        scores.diagonal(dim1=1, dim2=2).copy_(self.root(dep).squeeze(-1))
+        return scores.masked_fill_(~mask[:, None, :], float("-inf"))
 
     def labels(self, dependents: torch.Tensor, heads: torch.Tensor) -> torch.Tensor:
         """dependents, heads: (n, width) vectors of each dependent and its head -> (n, n_labels)."""
         dep, head = self.label_dep(dependents), self.label_head(heads)
-        bilinear = torch.einsum("nd,lde,ne->nl", dep, self.label_bilinear, head)
+        # The bilinear term goes through an (n, n_labels, label_width) intermediate: in row chunks, so a
+        # batch of long docs does not hold hundreds of MB for it at once.
+        bilinear = torch.cat([torch.einsum("nd,lde,ne->nl", dep[i : i + 1024], self.label_bilinear, head[i : i + 1024])
+                              for i in range(0, len(dep), 1024)]) if len(dep) else dep.new_zeros(0, len(self.label_bilinear))
         return self.label_out(torch.cat([dep, head], dim=-1)) + bilinear
 
     def sentence_starts(self, vectors: torch.Tensor) -> torch.Tensor:

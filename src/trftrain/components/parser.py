@@ -15,6 +15,7 @@ from spacy.pipeline.dep_parser import parser_score
 
 from ..decoding.mst import contiguous_segments, decode_forest, decode_tree
 from ..encoder.token_vectors import TokenVectors
+from ..padding import padded_groups
 from .head import Head
 from .token_labels import gold_sentence_starts
 from .torch_pipe import labels_in_order
@@ -120,23 +121,34 @@ class DependencyParser(Head):
             return [(np.zeros(0, np.int64), np.zeros(0, np.int64)) for _ in docs]
         start_scores = self.model.sentence_starts(vectors.data).float().cpu().numpy()
         block_first, block_len = cut_blocks(vectors.lengths, start_scores, self.max_block)
-        blocks, mask = gather_sentences(vectors.data, block_first, block_len)
-        scores = torch.log_softmax(self.model.arcs(blocks, mask).float(), dim=-1).cpu().numpy()
-        heads = np.zeros(total, dtype=np.int64)
         likely_starts = start_scores > np.log(self.sentence_threshold / (1 - self.sentence_threshold))
-        for b, (first, n) in enumerate(zip(block_first, block_len)):
-            block_scores = scores[b, :n, :n]
-            forest = decode_forest(block_scores)
-            starts = {start for start, _ in contiguous_segments(forest)} | set(np.flatnonzero(likely_starts[first : first + n]))
-            bounds = sorted(starts | {0}) + [n]
-            for start, end in zip(bounds, bounds[1:]):
-                segment = forest[start:end]
-                tree = segment - start if _is_single_tree(segment, start) else decode_tree(block_scores[start:end, start:end])
-                heads[first + start : first + end] = tree + first + start
+        heads = np.zeros(total, dtype=np.int64)
+        # Blocks of similar length are scored together, under a budget of score cells, so that a batch of
+        # long docs never holds all its (length x length) score tables at once.
+        order = np.argsort(block_len, kind="stable")
+        for first_group, end_group in padded_groups([int(n) ** 2 for n in block_len[order]], self.max_block ** 2 * 8):
+            group = order[first_group:end_group]
+            blocks, mask = gather_sentences(vectors.data, block_first[group], block_len[group])
+            scores = torch.log_softmax(self.model.arcs(blocks, mask).float(), dim=-1).cpu().numpy()
+            for block_scores, first, n in zip(scores, block_first[group], block_len[group]):
+                self._decode_block(block_scores[:n, :n], heads, first, likely_starts[first : first + n])
         index = torch.as_tensor(heads, device=vectors.data.device)
         labels = self.model.labels(vectors.data, vectors.data[index]).argmax(-1).cpu().numpy()
         doc_starts = np.cumsum([0] + list(vectors.lengths[:-1]))
         return [(heads[a : a + n] - a, labels[a : a + n]) for a, n in zip(doc_starts, vectors.lengths)]
+
+    @staticmethod
+    def _decode_block(block_scores: np.ndarray, heads: np.ndarray, first: int, likely_starts: np.ndarray) -> None:
+        """Write the block's heads (doc-batch positions) into `heads`: one tree per sentence, where sentences
+        start at the forest's tree starts and at likely sentence starts."""
+        n = len(block_scores)
+        forest = decode_forest(block_scores)
+        starts = {start for start, _ in contiguous_segments(forest)} | set(np.flatnonzero(likely_starts))
+        bounds = sorted(starts | {0}) + [n]
+        for start, end in zip(bounds, bounds[1:]):
+            segment = forest[start:end]
+            tree = segment - start if _is_single_tree(segment, start) else decode_tree(block_scores[start:end, start:end])
+            heads[first + start : first + end] = tree + first + start
 
     def set_annotations(self, docs, parses) -> None:
         label_hashes = np.array([self.vocab.strings.add(label) for label in self.label_list], dtype=np.uint64)

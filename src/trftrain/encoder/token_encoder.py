@@ -13,24 +13,12 @@ from spacy.tokens import Doc
 
 from ..alignment import align, pooling_weights
 from ..errors import config_error
+from ..padding import padded_groups
 from . import loading
 from .token_vectors import TokenVectors
 from .windows import max_input_length, special_affixes, window_starts
 
 POOLINGS = ("mean", "first", "last")
-
-
-def padded_groups(lengths: Sequence[int], budget: int) -> List[tuple]:
-    """Cut ascending `lengths` into consecutive (first, end) groups whose padded size, count x longest, stays
-    within `budget`; a window longer than the budget runs alone."""
-    groups, first = [], 0
-    for end, length in enumerate(lengths):
-        if end > first and (end - first + 1) * length > budget:
-            groups.append((first, end))
-            first = end
-    if lengths:
-        groups.append((first, len(lengths)))
-    return groups
 
 
 class TokenEncoder(torch.nn.Module):
