@@ -7,8 +7,8 @@ import spacy
 import torch
 
 from trftrain.encoder.token_encoder import TokenEncoder
-from trftrain.padding import padded_groups
 from trftrain.errors import TrftrainError
+from trftrain.padding import padded_groups
 
 FAMILIES = ["wordpiece", "sentencepiece", "bytebpe"]
 
