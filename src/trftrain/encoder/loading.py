@@ -57,7 +57,10 @@ def load_pretrained(name: str):
     try:
         with quiet_transformers():
             tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=local)
-            model = AutoModel.from_pretrained(location, local_files_only=local)
+            extra = {}
+            if os.environ.get("ATT") is not None: extra["attention_probs_dropout_prob"] = float(os.environ["ATT"])
+            if os.environ.get("HID") is not None: extra["hidden_dropout_prob"] = float(os.environ["HID"])
+            model = AutoModel.from_pretrained(location, local_files_only=local, **extra)
     except OSError as err:
         raise TrftrainError(
             f"Could not load encoder '{name}': {err}. Give a local directory with the model files, the name of an "
