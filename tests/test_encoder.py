@@ -81,6 +81,17 @@ def test_padded_groups_stay_within_the_budget():
     assert padded_groups([], 20) == []
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_dropout_settings_reach_the_encoder(tiny_encoders, family):
+    enc = encoder(tiny_encoders[family], attention_dropout=0.0, hidden_dropout=0.25)
+    rates = {module.p for module in enc.transformer.modules() if isinstance(module, torch.nn.Dropout)}
+    config = enc.transformer.config
+    attention = next(getattr(config, a) for a in ("attention_probs_dropout_prob", "attention_dropout") if hasattr(config, a))
+    assert attention == 0.0 and 0.25 in rates
+    default = encoder(tiny_encoders[family])
+    assert default.transformer.config.to_dict() != config.to_dict()
+
+
 def test_bad_settings_name_the_config_key(tiny_encoders):
     with pytest.raises(TrftrainError, match="window"):
         TokenEncoder(tiny_encoders["wordpiece"], window=100, stride=50).load_pretrained()
@@ -88,6 +99,8 @@ def test_bad_settings_name_the_config_key(tiny_encoders):
         TokenEncoder(tiny_encoders["wordpiece"], pooling="max")
     with pytest.raises(TrftrainError, match="stride"):
         TokenEncoder(tiny_encoders["wordpiece"], window=8, stride=9)
+    with pytest.raises(TrftrainError, match="attention_dropout"):
+        TokenEncoder(tiny_encoders["wordpiece"], attention_dropout=1.0)
     with pytest.raises(TrftrainError, match="max_padded_pieces"):
         TokenEncoder(tiny_encoders["wordpiece"], max_padded_pieces=0)
 

