@@ -109,3 +109,10 @@ def test_missing_local_encoder_is_a_clear_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(TrftrainError, match="config.json"):
         TokenEncoder(str(tmp_path / "empty")).load_pretrained()
+
+
+def test_configs_saved_with_the_old_window_cap_still_resolve():
+    from trftrain.registry import transformer_v1
+
+    enc = transformer_v1("some-encoder", max_windows_per_forward=64)
+    assert enc.max_padded_pieces == 1024

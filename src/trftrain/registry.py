@@ -30,8 +30,11 @@ Encoder = Union[SharedEncoder, TokenEncoder]
 @registry.architectures("trftrain.Transformer.v1")
 def transformer_v1(name: str, window: int = 128, stride: int = 96, pooling: str = "mean",
                    max_padded_pieces: int = 1024, attention_dropout: Optional[float] = None,
-                   hidden_dropout: Optional[float] = None) -> TokenEncoder:
-    """A Hugging Face encoder read per spaCy token; weights load at initialize, not here."""
+                   hidden_dropout: Optional[float] = None,
+                   max_windows_per_forward: Optional[int] = None) -> TokenEncoder:
+    """A Hugging Face encoder read per spaCy token; weights load at initialize, not here.
+    max_windows_per_forward: replaced by max_padded_pieces; accepted and ignored so that pipelines saved
+    before the change still load."""
     return TokenEncoder(name, window=window, stride=stride, pooling=pooling, max_padded_pieces=max_padded_pieces,
                         attention_dropout=attention_dropout, hidden_dropout=hidden_dropout)
 
