@@ -64,7 +64,8 @@ def test_loss_weight_scales_a_heads_gradient(tmp_path, tiny_encoder):
     nlp.get_pipe("tagger").model.eval()
     base = gradients(trainer, examples)
     nlp.get_pipe("tagger").loss_weight = 3.0
-    assert torch.allclose(gradients(trainer, examples), 3 * base, rtol=1e-4, atol=1e-7)
+    # atol as in the gradient-sum test: index_add_ accumulates in a thread-dependent order on CPU.
+    assert torch.allclose(gradients(trainer, examples), 3 * base, rtol=1e-4, atol=1e-6)
 
 
 def test_frozen_encoder_gets_no_gradient_and_does_not_change(tmp_path, tiny_encoder):

@@ -250,7 +250,10 @@ def train(config_path: Path, output_dir: Optional[Path] = None, *, overrides: Op
             losses = {name: trainer.losses.get(name, 0.0) / steps_since for name in nlp.pipe_names}
             last_eval_step = step
             train_words += words
-            info = {"epoch": epoch, "step": step, "score": score, "other_scores": scores, "losses": losses,
+            # A dev set without one head's annotation scores it None (no entities, say); spaCy's loggers
+            # cannot print None and would end the run before anything is saved, so they are shown as 0.
+            shown = {key: 0.0 if value is None else value for key, value in scores.items()}
+            info = {"epoch": epoch, "step": step, "score": score, "other_scores": shown, "losses": losses,
                     "checkpoints": [], "seconds": int(time.perf_counter() - start), "words": train_words}
             log_step(info)
             is_best = best_score is None or score > best_score
