@@ -69,6 +69,29 @@ def test_parser_always_builds_trees_with_one_root_per_sentence(tmp_path, tiny_en
                     node = node.head
 
 
+def test_parser_scoring_blocks_in_groups_matches_one_doc_at_a_time(tmp_path, tiny_encoder, monkeypatch):
+    """Small blocks: a batch holds more blocks than one scoring group takes, so decoding runs in several groups."""
+    from trftrain.components import parser as parser_module
+
+    group_counts = []
+    original = parser_module.padded_groups
+
+    def counting(sizes, budget):
+        groups = original(sizes, budget)
+        group_counts.append(len(groups))
+        return groups
+
+    monkeypatch.setattr(parser_module, "padded_groups", counting)
+    nlp, _ = overfit(write_config(tmp_path, tiny_encoder, ["parser"]), steps=3)
+    nlp.get_pipe("parser").max_block = 4
+    texts = ["x . y . z . w ." * 5, "a b c d e f g h i j . k l m n o p", "one", "Anna lives in Berlin ."]
+    single = [nlp(text) for text in texts]
+    piped = list(nlp.pipe(texts, batch_size=4))
+    assert [[t.head.i for t in d] for d in piped] == [[t.head.i for t in d] for d in single]
+    assert [[t.dep_ for t in d] for d in piped] == [[t.dep_ for t in d] for d in single]
+    assert max(group_counts) > 1
+
+
 def test_ner_never_predicts_invalid_spans(tmp_path, tiny_encoder):
     """A barely trained model has messy scores; the decoded BILUO tags must still spell valid spans."""
     from trftrain.decoding.biluo import transition_masks

@@ -4,8 +4,9 @@ import json
 import pytest
 import torch
 from pipelines import gold_docs, write_config
-from spacy.tokens import DocBin
+from spacy.tokens import Doc, DocBin
 from spacy.util import registry
+from spacy.vocab import Vocab
 
 from trftrain.training.checkpoints import save_atomically
 from trftrain.training.loop import train
@@ -74,6 +75,16 @@ def test_interrupted_save_leaves_previous_model(tmp_path, tiny_encoder, corpus):
         save_atomically(Exploding(), out / "model-last")
     after = head_weights(out / "model-last")
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_dev_set_without_a_heads_annotation_still_trains_and_saves(tmp_path, tiny_encoder, corpus):
+    """Dev docs without tags score tag_acc None; spaCy's console logger used to end the run on it, unsaved."""
+    config = write_config(tmp_path, tiny_encoder, ["tagger"])
+    DocBin(docs=[Doc(Vocab(), words=doc.text.split()) for doc in gold_docs()]).to_disk(tmp_path / "untagged.spacy")
+    overrides = {**corpus, "paths.dev": str(tmp_path / "untagged.spacy"), "training.max_steps": 2,
+                 "training.eval_frequency": 2}
+    train(config, tmp_path / "run", overrides=overrides)
+    assert (tmp_path / "run" / "model-last" / "config.cfg").exists()
 
 
 def test_frozen_head_and_unannotated_head_still_log(tmp_path, tiny_encoder, corpus):

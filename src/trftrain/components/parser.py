@@ -124,7 +124,7 @@ class DependencyParser(Head):
         likely_starts = start_scores > np.log(self.sentence_threshold / (1 - self.sentence_threshold))
         heads = np.zeros(total, dtype=np.int64)
         # Blocks of similar length are scored together, under a budget of score cells, so that a batch of
-        # long docs never holds all its (length x length) score tables at once.
+        # long docs never holds all its (length x length) score tables at once (budget: eight full blocks).
         order = np.argsort(block_len, kind="stable")
         for first_group, end_group in padded_groups([int(n) ** 2 for n in block_len[order]], self.max_block ** 2 * 8):
             group = order[first_group:end_group]
