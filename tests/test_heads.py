@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 import spacy
-from pipelines import gold_docs, overfit, write_config
+from pipelines import decaying, gold_docs, overfit, write_config
 from spacy.tokens import Doc
 
 
@@ -37,7 +37,7 @@ HEAD_CHECKS = {
 @pytest.mark.parametrize("head", list(HEAD_CHECKS))
 def test_overfit_save_load(tmp_path, tiny_encoder, head):
     steps = 150 if head in ("parser", "spacy_ner", "spacy_parser", "spancat") else 80
-    nlp, _ = overfit(write_config(tmp_path, tiny_encoder, [head]), steps=steps)
+    nlp, _ = overfit(write_config(tmp_path, tiny_encoder, [head], schedule=decaying(steps)), steps=steps)
     gold = gold_docs(nlp.vocab)
     predicted = predicted_words(nlp, gold)
     for p, g in zip(predicted, gold):
