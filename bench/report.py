@@ -15,6 +15,12 @@ ACCURACY = {"tag_acc": "+10 points", "dep_uas": "", "dep_las": "+8 points", "ent
             "cats_accuracy": ">= anchor", "cats_score": ""}
 
 
+def spread(result: dict, key: str) -> str:
+    """The figure, and the range of the rounds it is the median of, where it was measured in rounds."""
+    rounds = result.get(key + "_rounds")
+    return f"{result[key]:,}" + (f" ({min(rounds):,}-{max(rounds):,})" if rounds else "")
+
+
 def long_table(record: dict) -> str:
     m = record["machine"]
     lines = [f"### Long mode, {record['started']} (commit {record.get('commit', '?')}) · {m['cpu']} · {m['cores']} cores",
@@ -30,9 +36,26 @@ def long_table(record: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def encoders_table(record: dict) -> str:
+    m = record["machine"]
+    shared, private = record["results"]["multitask"]["shared"], record["results"]["multitask"]["private"]
+    lines = [f"### Shared vs private encoders, {record['started']} (commit {record.get('commit', '?')}) · {m['cpu']} · "
+             f"{m['cores']} cores",
+             f"`{record['command']}`: `configs/multitask-shared.cfg` (seven heads on one encoder) against "
+             f"`configs/multitask-private.cfg` (one encoder copy per head), {record['steps']} steps; seconds per step "
+             "= (time of those steps - time of one step) / (steps - 1).", "",
+             "| | shared | private | private / shared |", "|---|---|---|---|"]
+    for key, label in (("seconds_per_step", "seconds per step"), ("seconds", f"wall time of {record['steps']} steps, s"),
+                       ("peak_rss_mb", "peak RSS, MB")):
+        lines.append(f"| {label} | {shared[key]:,} | {private[key]:,} | {private[key] / shared[key]:.1f}x |")
+    return "\n".join(lines) + "\n"
+
+
 def table(record: dict) -> str:
     if record.get("mode") == "long":
         return long_table(record)
+    if record.get("mode") == "encoders":
+        return encoders_table(record)
     m = record["machine"]
     lines = [f"### {record['started']} (commit {record.get('commit', 'before the first recorded commit')}) · "
              f"{m['cpu']} · {m['cores']} cores",
@@ -43,16 +66,17 @@ def table(record: dict) -> str:
     for task, result in record["results"].items():
         trf, anchor = result.get("trftrain", {}), result.get("anchor", {})
         lines += [f"**{task}**", "", "| metric | trftrain | anchor | ratio / gap | target | met |", "|---|---|---|---|---|---|"]
-        for key, label in (("train_wps", "training words/s"), ("inference_wps", "inference words/s (nlp.pipe, batch 64)"),
+        for key, label in (("train_wps", "training words/s"), ("inference_wps", "inference words/s (nlp.pipe, batch 64)" + (
+                               f"; median (range) of {len(trf['inference_wps_rounds'])} alternating rounds" if "inference_wps_rounds" in trf else "")),
                            ("train_peak_rss_mb", "peak RSS training, MB")):
             a, t = anchor.get(key), trf.get(key)
             ratio = t / a if a and t else None
             target, check = TARGETS[key]
-            lines.append(f"| {label} | {t:,} | {a:,} | {ratio:.2f}x | {target} | {'yes' if check(ratio) else 'no'} |"
-                         if ratio else f"| {label} | {t} | {a} | | {target} | |")
+            lines.append(f"| {label} | {spread(trf, key)} | {spread(anchor, key)} | {ratio:.2f}x | {target} | "
+                         f"{'yes' if check(ratio) else 'no'} |" if ratio else f"| {label} | {t} | {a} | | {target} | |")
         if "inference_wps_int8" in trf:
             a = anchor.get("inference_wps")
-            lines.append(f"| inference words/s, int8 encoder | {trf['inference_wps_int8']:,} | {a:,} | "
+            lines.append(f"| inference words/s, int8 encoder | {spread(trf, 'inference_wps_int8')} | {a:,} | "
                          f"{trf['inference_wps_int8'] / a:.2f}x | >= 3x | {'yes' if trf['inference_wps_int8'] / a >= 3 else 'no'} |"
                          if a else f"| inference words/s, int8 | {trf['inference_wps_int8']:,} | | | | |")
         for key, target in ACCURACY.items():

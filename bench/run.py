@@ -3,17 +3,21 @@
     python bench/run.py --quick                 # tagger+parser on UD EWT: accuracy, speed, memory (~15 min, 2 cores)
     python bench/run.py --tasks tagger_parser,ner,textcat
     python bench/run.py --tasks tagger_parser --skip-anchor   # trftrain alone, e.g. while tuning
+    python bench/run.py --encoders              # one shared encoder vs a private encoder per head (~10 min)
+    python bench/run.py --long --tasks textcat --long-steps 1500   # full training set, test scores (long)
 
 Per task and system: train 240 steps (accuracy on dev, peak RSS of the training process), inference words/s
-with nlp.pipe (batch 64, best of 3) on dev, and training words/s = words of one epoch / (time of a 1-epoch run
-- time of a 1-step run), so that start-up and saving cancel out (the method of ../shared/anchor/README.md).
-Writes bench/results/<machine>.json and rewrites the tables in bench/RESULTS.md.
+with nlp.pipe (batch 64) on dev as the median of 3 rounds that alternate the systems, and training words/s =
+words of one epoch / (time of a 1-epoch run - time of a 1-step run), so that start-up and saving cancel out
+(the method of ../shared/anchor/README.md). Writes bench/results/<name>-<mode>-<tasks>.json; `python
+bench/report.py` renders them all into bench/RESULTS.md.
 """
 import argparse
 import datetime
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +37,7 @@ TASKS = {
     "textcat": {"train": "sst2-train.spacy", "dev": "sst2-dev.spacy", "anchor": "textcat.cfg"},
 }
 STEPS = 240
+INFERENCE_ROUNDS = 3
 # Long mode: the full training sets, scored on test, next to published figures (research/anchors.md, section 3).
 LONG = {
     "tagger_parser": {"train": "ewt-train.spacy", "dev": "ewt-dev.spacy", "test": "ewt-test.spacy",
@@ -56,7 +61,8 @@ def run(command, log: Path) -> None:
     with open(log, "a") as out:
         out.write("$ " + " ".join(map(str, command)) + "\n")
         out.flush()
-        result = subprocess.run([str(c) for c in command], stdout=out, stderr=subprocess.STDOUT, env=env)
+        # From the repository root: the multi-task configs name their corpora relative to it.
+        result = subprocess.run([str(c) for c in command], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     if result.returncode != 0:
         sys.exit(f"Command failed ({log}): {' '.join(map(str, command))}")
 
@@ -108,44 +114,68 @@ def epoch_words(task: str) -> int:
     return sum(len(d) for d in DocBin().from_disk(DATA / TASKS[task]["train"]).get_docs(Vocab()))
 
 
+def python_for(system: str) -> str:
+    return ANCHOR_PYTHON if system == "anchor" else TRF_PYTHON
+
+
 def bench_task(task: str, systems: list, log: Path) -> dict:
     train, dev = DATA / TASKS[task]["train"], DATA / TASKS[task]["dev"]
-    results = {}
+    results = {system: {} for system in systems}
+    models = {}
     for system in systems:  # interleaved: one system, then the other, task by task
-        python = ANCHOR_PYTHON if system == "anchor" else TRF_PYTHON
         out = WORK / system / task
         print(f"[{task}] {system}: training {STEPS} steps", flush=True)
         train_run = measured(train_command(system, task, out / "steps", train, dev, steps_override(system, STEPS)),
                              WORK / f"{system}-{task}-train.json", log)
-        model = out / "steps" / "model-last"
-        print(f"[{task}] {system}: accuracy and inference speed", flush=True)
-        accuracy = last_json_line([python, BENCH / "accuracy.py", model, dev], log)
-        inference = last_json_line([python, BENCH / "pipe_speed.py", model, dev, 64], log)
+        models[system] = out / "steps" / "model-last"
+        print(f"[{task}] {system}: accuracy", flush=True)
+        results[system].update({
+            "accuracy": last_json_line([python_for(system), BENCH / "accuracy.py", models[system], dev], log),
+            "train_peak_rss_mb": train_run["peak_rss_mb"], "train_seconds_240_steps": train_run["seconds"]})
+        if system == "trftrain":
+            results[system]["accuracy_int8"] = last_json_line([TRF_PYTHON, BENCH / "int8_accuracy.py", models[system], dev], log)
+    measure_inference(task, systems, models, dev, results, log)
+    for system in systems:
+        out = WORK / system / task
         print(f"[{task}] {system}: training speed (1 epoch vs 1 step)", flush=True)
         one_step = measured(train_command(system, task, out / "one-step", train, small_dev(task), steps_override(system, 1)),
                             WORK / f"{system}-{task}-step.json", log)
         epoch = measured(train_command(system, task, out / "epoch", train, small_dev(task), steps_override(system, 0, 1)),
                          WORK / f"{system}-{task}-epoch.json", log)
         words = epoch_words(task)
-        results[system] = {
-            "accuracy": accuracy, "inference_wps": inference["wps"], "inference_rss_mb": inference["maxrss_mb"],
-            "train_peak_rss_mb": train_run["peak_rss_mb"], "train_seconds_240_steps": train_run["seconds"],
+        results[system].update({
             "train_wps": round(words / max(epoch["seconds"] - one_step["seconds"], 1e-9)),
-            "epoch_seconds": epoch["seconds"], "one_step_seconds": one_step["seconds"], "epoch_words": words,
-        }
-        if system == "trftrain":
-            int8 = last_json_line([python, BENCH / "pipe_speed.py", model, dev, 64, "--int8"], log)
-            int8_model = out / "steps" / "model-last"
-            results[system]["inference_wps_int8"] = int8["wps"]
-            results[system]["accuracy_int8"] = last_json_line([python, BENCH / "int8_accuracy.py", int8_model, dev], log)
+            "epoch_seconds": epoch["seconds"], "one_step_seconds": one_step["seconds"], "epoch_words": words})
         print(f"[{task}] {system}: {json.dumps(results[system])}", flush=True)
     return results
 
 
+def measure_inference(task: str, systems: list, models: dict, dev: Path, results: dict, log: Path) -> None:
+    """Inference words/s as the median of INFERENCE_ROUNDS rounds, each running every variant once in turn
+    (anchor, trftrain, trftrain int8): the machine's speed drifts by +-20% over minutes, and alternating
+    puts every variant through the same drift. Each run is the best of 2 passes after a warm-up batch."""
+    variants = [(system, False) for system in systems] + ([("trftrain", True)] if "trftrain" in systems else [])
+    rounds = {variant: [] for variant in variants}
+    for number in range(INFERENCE_ROUNDS):
+        print(f"[{task}] inference speed, round {number + 1} of {INFERENCE_ROUNDS}", flush=True)
+        for system, int8 in variants:
+            command = [python_for(system), BENCH / "pipe_speed.py", models[system], dev, 64, "--passes=2"]
+            run_result = last_json_line(command + (["--int8"] if int8 else []), log)
+            rounds[(system, int8)].append(run_result["wps"])
+            if not int8:
+                results[system]["inference_rss_mb"] = run_result["maxrss_mb"]
+    for (system, int8), values in rounds.items():
+        key = "inference_wps_int8" if int8 else "inference_wps"
+        results[system][key] = round(statistics.median(values))
+        results[system][key + "_rounds"] = values
+
+
 def long_overrides(system: str, task: str, steps: int) -> list:
     """Train until dev stops improving (or `steps`), with the same schedule shape for both systems."""
-    common = ["--training.max_steps", steps, "--training.max_epochs", 0, "--training.eval_frequency", 1000,
-              "--training.patience", 4000]
+    # About eight evaluations per run (every 1,000 steps at most), so model-best is picked from enough points.
+    every = min(1000, max(50, steps // 8))
+    common = ["--training.max_steps", steps, "--training.max_epochs", 0, "--training.eval_frequency", every,
+              "--training.patience", 4 * every]
     if system == "anchor":
         return common + ["--training.optimizer.learn_rate.total_steps", steps,
                          "--training.optimizer.learn_rate.warmup_steps", steps // 10]
@@ -157,14 +187,32 @@ def bench_long(task: str, systems: list, steps: int, log: Path) -> dict:
     files = LONG[task]
     results = {"published": files["published"]}
     for system in systems:
-        python = ANCHOR_PYTHON if system == "anchor" else TRF_PYTHON
         out = WORK / "long" / system / task
         print(f"[long {task}] {system}: training up to {steps} steps on the full training set", flush=True)
         run_info = measured(train_command(system, task, out, DATA / files["train"], DATA / files["dev"],
                                           long_overrides(system, task, steps)), WORK / f"long-{system}-{task}.json", log)
-        test = last_json_line([python, BENCH / "accuracy.py", out / "model-best", DATA / files["test"]], log)
+        test = last_json_line([python_for(system), BENCH / "accuracy.py", out / "model-best", DATA / files["test"]], log)
         results[system] = {"test": test, "train_seconds": run_info["seconds"], "peak_rss_mb": run_info["peak_rss_mb"]}
         print(f"[long {task}] {system}: {json.dumps(results[system])}", flush=True)
+    return results
+
+
+def bench_encoders(steps: int, log: Path) -> dict:
+    """One shared encoder against a private encoder per head: configs/multitask-shared.cfg and its twin
+    multitask-private.cfg (seven heads, four corpora). Seconds per step = (time of `steps` steps - time of one
+    step) / (steps - 1), so start-up, initialization and the final evaluation (5 docs per dev corpus) cancel."""
+    results = {}
+    for variant in ("shared", "private"):
+        runs = {}
+        for count in (1, steps):
+            print(f"[encoders] {variant}: {count} step(s)", flush=True)
+            command = [ROOT / ".venv" / "bin" / "trftrain", "train", ROOT / "configs" / f"multitask-{variant}.cfg",
+                       "--output", WORK / "encoders" / variant / str(count), "--training.max_steps", count,
+                       "--training.eval_frequency", count, "--corpora.dev.limit", 5]
+            runs[count] = measured(command, WORK / f"encoders-{variant}-{count}.json", log)
+        results[variant] = {"steps": steps, "seconds": runs[steps]["seconds"], "peak_rss_mb": runs[steps]["peak_rss_mb"],
+                            "seconds_per_step": round((runs[steps]["seconds"] - runs[1]["seconds"]) / (steps - 1), 2)}
+        print(f"[encoders] {variant}: {json.dumps(results[variant])}", flush=True)
     return results
 
 
@@ -186,34 +234,45 @@ def main() -> None:
     parser.add_argument("--skip-anchor", action="store_true")
     parser.add_argument("--long", action="store_true", help="train to convergence on full data, score on test (hours)")
     parser.add_argument("--long-steps", type=int, default=20000)
+    parser.add_argument("--encoders", action="store_true",
+                        help="shared encoder vs one private encoder per head, multi-task config (~10 min)")
+    parser.add_argument("--encoder-steps", type=int, default=30)
     parser.add_argument("--anchor-dir", default=str(ROOT.parent / "shared" / "anchor"), help="The anchor's configs.")
     parser.add_argument("--name", default=platform.node() or "machine", help="Machine label for the results.")
     shared = ROOT.parent / "shared" / "corpora"
     parser.add_argument("--corpora-source", default=str(shared) if shared.exists() else "",
                         help="Folder to copy the corpora from when they are not converted yet ('' downloads them).")
     ARGS = parser.parse_args()
-    tasks = ["tagger_parser"] if ARGS.quick else ARGS.tasks.split(",")
-    systems = ["trftrain"] if ARGS.skip_anchor else ["anchor", "trftrain"]
-    if not ARGS.skip_anchor and not Path(ANCHOR_PYTHON).exists():
+    mode = "encoders" if ARGS.encoders else "long" if ARGS.long else "equal-steps"
+    tasks = [] if ARGS.encoders else ["tagger_parser"] if ARGS.quick else ARGS.tasks.split(",")
+    systems = ["trftrain"] if ARGS.skip_anchor or ARGS.encoders else ["anchor", "trftrain"]
+    if "anchor" in systems and not Path(ANCHOR_PYTHON).exists():
         run(["bash", BENCH / "setup_anchor.sh"], WORK / "setup.log")
     WORK.mkdir(parents=True, exist_ok=True)
     log = WORK / "bench.log"
-    needed = [DATA / files[key] for task in tasks for files in (TASKS[task], LONG[task]) for key in ("train", "dev")]
-    if not all(path.exists() for path in needed):
+    needed = [DATA / files[key] for task in TASKS for files in (TASKS[task], LONG[task]) for key in ("train", "dev")]
+    if not all(path.exists() for path in needed + [DATA / "goemotions-train.spacy"]):
         source = ["--source", ARGS.corpora_source] if ARGS.corpora_source else []
         run([TRF_PYTHON, ROOT / "corpora" / "prepare.py", *source], log)
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    steps = {"encoders": ARGS.encoder_steps, "long": ARGS.long_steps, "equal-steps": STEPS}[mode]
     record = {"command": "python bench/run.py " + " ".join(sys.argv[1:]), "started": started, "commit": commit,
-              "machine": machine(), "steps": ARGS.long_steps if ARGS.long else STEPS,
-              "mode": "long" if ARGS.long else "equal-steps", "results": {}}
+              "machine": machine(), "steps": steps, "mode": mode, "results": {}}
     out = BENCH / "results"
     out.mkdir(exist_ok=True)
-    target = out / f"{ARGS.name}-{'long-' if ARGS.long else ''}{'-'.join(tasks)}.json"
+    target = out / f"{ARGS.name}-{'' if mode == 'equal-steps' else mode + '-'}{'-'.join(tasks) or 'multitask'}.json"
+    if ARGS.encoders:
+        record["results"]["multitask"] = bench_encoders(steps, log)
+        target.write_text(json.dumps(record, indent=2))
     for task in tasks:  # written after every task, so a failure later keeps what was measured
-        record["results"][task] = bench_long(task, systems, ARGS.long_steps, log) if ARGS.long else bench_task(task, systems, log)
+        record["results"][task] = bench_long(task, systems, steps, log) if ARGS.long else bench_task(task, systems, log)
         target.write_text(json.dumps(record, indent=2))
     print(json.dumps(record, indent=2))
+    import report  # bench/report.py, beside this script
+
+    report.main()
+    print(f"Raw figures: {target}; tables: {BENCH / 'RESULTS.md'}")
 
 
 ARGS = None
