@@ -35,3 +35,22 @@ def test_missing_annotation_contributes_no_loss(tmp_path, tiny_encoder):
     trainer.train_mode()
     trainer.step([examples], 0)
     assert trainer.losses["ner"] > 0 and trainer.losses["tagger"] > 0 and trainer.losses["textcat"] > 0
+
+
+def test_two_classifiers_keep_each_others_cats_and_score_only_their_docs(tmp_path, tiny_encoder):
+    """textcat (POS/NEG) and textcat_multilabel (PLACE/...) in one pipeline, scored on a dev set where most docs
+    carry neither: the second classifier used to replace the first's doc.cats, which crashed spaCy's scorer."""
+    nlp, _, _ = build(write_config(tmp_path, tiny_encoder, ["tagger", "textcat", "textcat_multilabel"]),
+                      examples_factory=mixed_examples)
+    doc = nlp("a nice day")
+    assert {"POS", "NEG", "PLACE", "BUSINESS", "ANIMAL"} <= set(doc.cats)
+    dev = mixed_examples(nlp)
+    scores = nlp.evaluate(dev)  # crashed in spaCy's scorer before
+    predicted = [Example(nlp(eg.predicted.copy()), eg.reference) for eg in dev]
+    textcat_scores = nlp.get_pipe("textcat").score(predicted)
+    alone = nlp.get_pipe("textcat").score([eg for eg in predicted if eg.reference.cats])
+    # Only the one cats doc counts for textcat: right or wrong, never diluted by false positives on the others.
+    assert textcat_scores["cats_micro_p"] == alone["cats_micro_p"] and textcat_scores["cats_micro_p"] in (0.0, 1.0)
+    assert scores["cats_micro_p"] in (0.0, 1.0)
+    # No doc with the multi-label head's labels: its score is unknown (None), not 0.
+    assert nlp.get_pipe("textcat_multilabel").score(predicted)["cats_score"] is None

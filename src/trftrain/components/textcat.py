@@ -51,7 +51,8 @@ class TextClassifier(Head):
 
     def set_annotations(self, docs, probabilities: np.ndarray) -> None:
         for doc, row in zip(docs, probabilities):
-            doc.cats = {label: float(p) for label, p in zip(self.label_list, row)}
+            # Update rather than replace: another classifier in the pipeline may have set its own labels.
+            doc.cats.update({label: float(p) for label, p in zip(self.label_list, row)})
 
     def settings(self) -> dict:
         return {**super().settings(), "threshold": self.threshold}
@@ -61,7 +62,18 @@ class TextClassifier(Head):
         self.threshold = settings.get("threshold", self.threshold)
 
     def score(self, examples, **kwargs):
-        return textcat_score(examples, labels=self.label_list, threshold=self.threshold, **kwargs)
+        return self._score_annotated(textcat_score, examples, **kwargs)
+
+    def _score_annotated(self, scorer, examples, **kwargs) -> dict:
+        """Score the docs whose gold cats name one of this head's labels. In a dev set drawn from several
+        corpora the others carry no cats for this head, and spaCy's exclusive scorer would count every
+        prediction on them as a false positive. None, like other heads, when no doc is annotated."""
+        labels = set(self.label_list)
+        annotated = [eg for eg in examples if labels.intersection(eg.reference.cats)]
+        scores = scorer(annotated, labels=self.label_list, threshold=self.threshold, **kwargs)
+        if not annotated:
+            scores["cats_score"] = None
+        return scores
 
 
 class MultiLabelTextClassifier(TextClassifier):
@@ -87,4 +99,4 @@ class MultiLabelTextClassifier(TextClassifier):
         return torch.sigmoid(logits)
 
     def score(self, examples, **kwargs):
-        return textcat_multilabel_score(examples, labels=self.label_list, threshold=self.threshold, **kwargs)
+        return self._score_annotated(textcat_multilabel_score, examples, **kwargs)
