@@ -25,7 +25,7 @@ def long_table(record: dict) -> str:
     m = record["machine"]
     lines = [f"### Long mode, {record['started']} (commit {record.get('commit', '?')}) · {m['cpu']} · {m['cores']} cores",
              f"`{record['command']}`: up to {record['steps']} steps on the full training sets, best dev model "
-             "scored on test.", "", "| task | system | test scores | training s | peak RSS MB |", "|---|---|---|---|---|"]
+             "scored on test." + (f" Note: {record['note']}." if record.get("note") else ""), "", "| task | system | test scores | training s | peak RSS MB |", "|---|---|---|---|---|"]
     for task, result in record["results"].items():
         for system in ("trftrain", "anchor"):
             if system in result:

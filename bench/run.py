@@ -3,7 +3,7 @@
     python bench/run.py --quick                 # tagger+parser on UD EWT: accuracy, speed, memory (~15 min, 2 cores)
     python bench/run.py --tasks tagger_parser,ner,textcat
     python bench/run.py --tasks tagger_parser --skip-anchor   # trftrain alone, e.g. while tuning
-    python bench/run.py --encoders              # one shared encoder vs a private encoder per head (~10 min)
+    python bench/run.py --encoders              # one shared encoder vs a private encoder per head (~7 min)
     python bench/run.py --long --tasks textcat --long-steps 1500   # full training set, test scores (long)
 
 Per task and system: train 240 steps (accuracy on dev, peak RSS of the training process), inference words/s
@@ -236,7 +236,7 @@ def main() -> None:
     parser.add_argument("--long", action="store_true", help="train to convergence on full data, score on test (hours)")
     parser.add_argument("--long-steps", type=int, default=20000)
     parser.add_argument("--encoders", action="store_true",
-                        help="shared encoder vs one private encoder per head, multi-task config (~10 min)")
+                        help="shared encoder vs one private encoder per head, multi-task config (~7 min)")
     parser.add_argument("--encoder-steps", type=int, default=30)
     parser.add_argument("--anchor-dir", default=str(ROOT.parent / "shared" / "anchor"), help="The anchor's configs.")
     parser.add_argument("--name", default=platform.node() or "machine", help="Machine label for the results.")
