@@ -39,6 +39,10 @@ def fetch(name: str, entry: dict, source: Path, downloads: Path) -> Path:
         path = target / filename
         if not (path.exists() and sha256(path) == digest):
             if source is not None:
+                if not (source / name / filename).is_file():
+                    sys.exit(f"{source / name / filename} not found: --source (make: SOURCE=) must name the folder "
+                             f"that holds {name}/ and the other corpora (e.g. ../shared/corpora beside this "
+                             "clone), or be empty (SOURCE=) to download them.")
                 shutil.copyfile(source / name / filename, path)
             else:
                 remote = entry.get("renamed", {}).get(filename, filename)
