@@ -37,6 +37,8 @@ def test_quantize_int8_swaps_every_encoder_linear_but_the_first_down_projection(
 
     quantize_int8(nlp)
 
+    # Quantized layers take fp32 input, so the encoder predicts without autocast from now on.
+    assert encoder_of(nlp).inference_precision == "off"
     modules = dict(encoder_of(nlp).transformer.named_modules())
     kept = [n for n in float_linears if not isinstance(modules[n], QUANTIZED_LINEAR)]
     assert kept == ["encoder.layer.0.output.dense"]

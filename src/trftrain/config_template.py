@@ -78,7 +78,7 @@ eval_frequency = 200
 patience = 0
 accumulate_gradient = 1
 grad_clip = 1.0
-# "auto" uses bf16 on GPUs that support it; "bf16", "fp16" or "off" to choose.
+# "auto" uses bf16 on GPUs and CPUs that multiply bf16 natively (AMX, AVX-512 BF16); "bf16", "fp16" or "off".
 mixed_precision = "auto"
 # e.g. ["transformer"] to train the heads on a frozen encoder.
 frozen_components = []

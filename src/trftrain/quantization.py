@@ -37,6 +37,8 @@ def quantize_int8(nlp) -> None:
             if proc.device.type != "cpu":
                 raise ValueError(f"int8 quantization runs on the CPU; '{name}' is on {proc.device}.")
             module.transformer = quantized(module.transformer)
+            # The quantized layers take float32 input; autocast would hand them bf16.
+            module.inference_precision = "off"
 
 
 def quantized(transformer: torch.nn.Module) -> torch.nn.Module:

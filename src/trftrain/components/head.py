@@ -104,7 +104,8 @@ class Head(TorchPipe):
     def token_vectors(self, docs: Sequence[Doc]) -> TokenVectors:
         if self.uses_shared_encoder:
             return stored_token_vectors(docs, self.device, self.name)
-        return self.private_encoder(docs)
+        with self.private_encoder.inference_autocast():
+            return self.private_encoder(docs)
 
     def predict(self, docs: Sequence[Doc]):
         for module in self.torch_modules().values():

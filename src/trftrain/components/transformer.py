@@ -46,7 +46,7 @@ class Transformer(TorchPipe):
 
     def predict(self, docs: Sequence[Doc]) -> TokenVectors:
         self.model.eval()
-        with torch.inference_mode():
+        with torch.inference_mode(), self.model.inference_autocast():
             return self.model(docs)
 
     def set_annotations(self, docs: Sequence[Doc], vectors: TokenVectors) -> None:

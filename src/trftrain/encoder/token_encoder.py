@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from spacy.tokens import Doc
 
+from .. import precision
 from ..alignment import align, pooling_weights
 from ..errors import config_error
 from ..padding import padded_groups
@@ -31,12 +32,16 @@ class TokenEncoder(torch.nn.Module):
     attention_dropout, hidden_dropout (Optional[float]): training dropout on attention weights and on hidden
         states instead of the encoder's own (None keeps its config). With attention_dropout 0, CPU training can
         use the fused attention kernel (on MiniLM and SST-2: about 10% faster steps).
+    inference_precision (str): autocast outside training: "auto" (bf16 on CUDA GPUs and on CPUs with AMX or
+        AVX-512 BF16, else fp32), "bf16", "fp16" (CUDA) or "off" (fp32). Training follows
+        `training.mixed_precision` instead.
     config_key (str): where this encoder sits in the config, for error messages.
     """
 
     def __init__(self, name: str, *, window: int = 128, stride: int = 96, pooling: str = "mean",
                  max_padded_pieces: int = 1024, attention_dropout: Optional[float] = None,
-                 hidden_dropout: Optional[float] = None, config_key: str = "components.transformer.model"):
+                 hidden_dropout: Optional[float] = None, inference_precision: str = "auto",
+                 config_key: str = "components.transformer.model"):
         super().__init__()
         if pooling not in POOLINGS:
             raise config_error(f"{config_key}.pooling", f"'{pooling}' is not one of {', '.join(POOLINGS)}.")
@@ -51,6 +56,10 @@ class TokenEncoder(torch.nn.Module):
         for key, rate in self.dropout.items():
             if not 0 <= rate < 1:
                 raise config_error(f"{config_key}.{key}", f"{rate} must be >= 0 and < 1.")
+        if inference_precision not in precision.SETTINGS:
+            raise config_error(f"{config_key}.inference_precision",
+                               f"'{inference_precision}' is not one of {', '.join(precision.SETTINGS)}.")
+        self.inference_precision = inference_precision
         self.config_key = config_key
         self.transformer: Optional[torch.nn.Module] = None
         self.tokenizer = None
@@ -89,6 +98,10 @@ class TokenEncoder(torch.nn.Module):
         return next(self.transformer.parameters()).device
 
     # -- forward -------------------------------------------------------------------------------------------
+    def inference_autocast(self):
+        """The autocast context for predicting with this encoder (the trainer sets its own for training)."""
+        return precision.autocast(self.device, precision.autocast_dtype(self.inference_precision, self.device))
+
     def forward(self, docs: Sequence[Doc]) -> TokenVectors:
         lengths = [len(doc) for doc in docs]
         texts = [doc.text for doc in docs]
@@ -114,7 +127,8 @@ class TokenEncoder(torch.nn.Module):
         # Windows of similar length run together, so short windows are not padded to the longest in the batch.
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
         windows, targets = [windows[i] for i in order], [targets[i] for i in order]
-        hidden = torch.cat([self._run_windows(windows[first:end])
+        # In float from here: overlapping windows are averaged, and bf16 would round the sum.
+        hidden = torch.cat([self._run_windows(windows[first:end]).float()
                             for first, end in padded_groups([len(w) for w in windows], self.max_padded_pieces)])
         target = torch.from_numpy(np.concatenate(targets)).to(hidden.device)
         summed = hidden.new_zeros(doc_offset, width).index_add_(0, target, hidden)
@@ -152,6 +166,6 @@ class TokenEncoder(torch.nn.Module):
         token_index = torch.from_numpy(np.concatenate(token_rows) if token_rows else np.zeros(0, np.int64)).to(device)
         piece_index = torch.from_numpy(np.concatenate(piece_rows) if piece_rows else np.zeros(0, np.int64)).to(device)
         weight = torch.from_numpy(np.concatenate(weights) if weights else np.zeros(0, np.float32)).to(device)
-        contributions = piece_vectors.float()[piece_index] * weight[:, None]
+        contributions = piece_vectors[piece_index] * weight[:, None]
         data = contributions.new_zeros(token_offset, self.width).index_add_(0, token_index, contributions)
         return TokenVectors(data, lengths)

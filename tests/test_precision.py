@@ -1,0 +1,76 @@
+"""bf16 where the hardware has it: what "auto" picks, fp32 attention in CPU bf16 training, bf16 inference, and
+bf16 training on the CPU. bf16 runs on any CPU (slowly where it is emulated), so none of this needs AMX."""
+import pytest
+import torch
+import torch.nn.functional as F
+from pipelines import gold_docs, overfit, write_config
+from test_heads import predicted_words
+
+from trftrain import precision
+from trftrain.encoder.token_encoder import TokenEncoder
+from trftrain.errors import TrftrainError
+
+CPU = torch.device("cpu")
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_auto_is_bf16_on_a_cpu_only_where_it_multiplies_bf16_natively(monkeypatch, fast):
+    monkeypatch.setattr(precision, "cpu_has_fast_bf16", lambda: fast)
+    assert precision.autocast_dtype("auto", CPU) == (torch.bfloat16 if fast else None)
+    assert precision.autocast_dtype("off", CPU) is None
+    assert precision.autocast_dtype("bf16", CPU) == torch.bfloat16
+    assert precision.autocast_dtype("fp16", CPU) is None  # fp16 autocast is a CUDA option
+
+
+def test_attention_that_trains_runs_in_fp32_under_cpu_bf16_autocast():
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(2, 4, 9, 8, requires_grad=True) for _ in range(3))
+    mask = torch.ones(2, 1, 1, 9, dtype=torch.bool)
+    mask[1, ..., 6:] = False
+    with precision.autocast(CPU, torch.bfloat16):
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    assert out.dtype == torch.bfloat16  # what autocast's callers expect
+    exact = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    assert torch.equal(out, exact.to(torch.bfloat16))
+    out.float().sum().backward()
+    assert q.grad.dtype == torch.float32 and torch.isfinite(q.grad).all()
+
+
+def test_attention_without_gradients_stays_in_bf16():
+    q, k, v = (torch.randn(2, 4, 9, 8) for _ in range(3))
+    with torch.inference_mode(), precision.autocast(CPU, torch.bfloat16):
+        out = F.scaled_dot_product_attention(q, k, v)
+    assert torch.equal(out, F.scaled_dot_product_attention(q.bfloat16(), k.bfloat16(), v.bfloat16()))
+
+
+def test_unknown_inference_precision_names_the_config_key(tiny_encoder):
+    with pytest.raises(TrftrainError, match="components.transformer.model.inference_precision"):
+        TokenEncoder(tiny_encoder, inference_precision="int4")
+
+
+def test_bf16_inference_predicts_what_fp32_does_and_stores_float32(tmp_path, tiny_encoder):
+    nlp, _ = overfit(write_config(tmp_path, tiny_encoder, ["tagger"]), steps=60)
+    gold = gold_docs(nlp.vocab)
+    encoder = nlp.get_pipe("transformer").model
+    fp32 = predicted_words(nlp, gold)
+    encoder.inference_precision = "bf16"
+    bf16 = predicted_words(nlp, gold)
+    assert [[t.tag_ for t in d] for d in bf16] == [[t.tag_ for t in d] for d in fp32]
+    for a, b in zip(bf16, fp32):
+        assert a._.trf_vectors.dtype == b._.trf_vectors.dtype == "float32"
+        assert torch.allclose(torch.from_numpy(a._.trf_vectors), torch.from_numpy(b._.trf_vectors), atol=0.1)
+        assert not (a._.trf_vectors == b._.trf_vectors).all()  # the bf16 path really ran
+
+
+@pytest.mark.parametrize("heads", [["tagger", "parser"], ["textcat"]])
+def test_bf16_training_on_the_cpu_fits_the_examples(tmp_path, tiny_encoder, heads):
+    config = write_config(tmp_path, tiny_encoder, heads)
+    config.write_text(config.read_text().replace('mixed_precision = "off"', 'mixed_precision = "bf16"'))
+    nlp, _ = overfit(config, steps=80)
+    gold = gold_docs(nlp.vocab)
+    predicted = predicted_words(nlp, gold)
+    for doc, ref in zip(predicted, gold):
+        if "tagger" in heads:
+            assert [t.tag_ for t in doc] == [t.tag_ for t in ref]
+        if "textcat" in heads:
+            assert max(doc.cats, key=doc.cats.get) == max(("POS", "NEG"), key=ref.cats.get)
