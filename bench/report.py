@@ -15,6 +15,14 @@ ACCURACY = {"tag_acc": "+10 points", "dep_uas": "", "dep_las": "+8 points", "ent
             "cats_accuracy": ">= anchor", "cats_score": ""}
 
 
+def hardware(m: dict) -> str:
+    """CPU, cores and (recorded since 2026-11-29) the features that decide bf16 and int8 speed."""
+    flags = m.get("cpu_flags")
+    if flags is None:
+        return f"{m['cpu']} · {m['cores']} cores"
+    return f"{m['cpu']} · {m['cores']} cores · {', '.join(flags) if flags else 'no bf16/int8 matrix instructions'}"
+
+
 def spread(result: dict, key: str) -> str:
     """The figure, and the range of the rounds it is the median of, where it was measured in rounds."""
     rounds = result.get(key + "_rounds")
@@ -23,7 +31,7 @@ def spread(result: dict, key: str) -> str:
 
 def long_table(record: dict) -> str:
     m = record["machine"]
-    lines = [f"### Long mode, {record['started']} (commit {record.get('commit', '?')}) · {m['cpu']} · {m['cores']} cores",
+    lines = [f"### Long mode, {record['started']} (commit {record.get('commit', '?')}) · {hardware(m)}",
              f"`{record['command']}`: up to {record['steps']} steps on the full training sets, best dev model "
              "scored on test." + (f" Note: {record['note']}." if record.get("note") else ""), "", "| task | system | test scores | training s | peak RSS MB |", "|---|---|---|---|---|"]
     for task, result in record["results"].items():
@@ -39,8 +47,7 @@ def long_table(record: dict) -> str:
 def encoders_table(record: dict) -> str:
     m = record["machine"]
     shared, private = record["results"]["multitask"]["shared"], record["results"]["multitask"]["private"]
-    lines = [f"### Shared vs private encoders, {record['started']} (commit {record.get('commit', '?')}) · {m['cpu']} · "
-             f"{m['cores']} cores",
+    lines = [f"### Shared vs private encoders, {record['started']} (commit {record.get('commit', '?')}) · {hardware(m)}",
              f"`{record['command']}`: `configs/multitask-shared.cfg` (seven heads on one encoder) against "
              f"`configs/multitask-private.cfg` (one encoder copy per head), {record['steps']} steps; seconds per step "
              "= (time of those steps - time of one step) / (steps - 1).", "",
@@ -58,7 +65,7 @@ def table(record: dict) -> str:
         return encoders_table(record)
     m = record["machine"]
     lines = [f"### {record['started']} (commit {record.get('commit', 'before the first recorded commit')}) · "
-             f"{m['cpu']} · {m['cores']} cores",
+             f"{hardware(m)}",
              f"`{record['command']}` — Python {m['python']}, torch {m['torch']}, transformers {m['transformers']} "
              f"(trftrain side), spaCy {m['spacy']}; anchor: spaCy 3.8.18 + spacy-transformers 1.4.0 + transformers "
              f"4.53.2, same torch. {record['steps']} steps, padded batches of 1,000 words, all-MiniLM-L6-v2."

@@ -217,13 +217,20 @@ def bench_encoders(steps: int, log: Path) -> dict:
     return results
 
 
+# CPU features that decide what runs fast: bf16 matrix units (mixed_precision "auto" uses bf16 where present)
+# and int8 dot products (the int8 option).
+SPEED_FLAGS = ("amx_bf16", "avx512_bf16", "amx_int8", "avx512_vnni")
+
+
 def machine() -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    flags = next((line.split(":", 1)[1].split() for line in open("/proc/cpuinfo") if line.startswith("flags")), [])
     import spacy
     import torch
     import transformers
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
+    return {"cpu": cpu, "cores": os.cpu_count(), "cpu_flags": [f for f in SPEED_FLAGS if f in flags],
+            "python": platform.python_version(), "torch": torch.__version__,
             "transformers": transformers.__version__, "spacy": spacy.__version__, "os": platform.platform()}
 
 

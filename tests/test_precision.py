@@ -74,3 +74,20 @@ def test_bf16_training_on_the_cpu_fits_the_examples(tmp_path, tiny_encoder, head
             assert [t.tag_ for t in doc] == [t.tag_ for t in ref]
         if "textcat" in heads:
             assert max(doc.cats, key=doc.cats.get) == max(("POS", "NEG"), key=ref.cats.get)
+
+
+def test_evaluate_scores_in_the_precision_asked_for_and_rejects_unknown_ones(tmp_path, tiny_encoder):
+    from spacy.tokens import DocBin
+    from typer.testing import CliRunner
+
+    from trftrain.cli.app import app
+    from trftrain.cli.evaluate import evaluate
+
+    nlp, _ = overfit(write_config(tmp_path, tiny_encoder, ["tagger"]), steps=60)
+    nlp.to_disk(tmp_path / "model")
+    DocBin(docs=gold_docs()).to_disk(tmp_path / "dev.spacy")
+    for setting in ("off", "bf16", "auto"):
+        assert evaluate(tmp_path / "model", tmp_path / "dev.spacy", precision=setting)["tag_acc"] == 1.0
+    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "model"), str(tmp_path / "dev.spacy"),
+                                      "--precision", "fp8"])
+    assert result.exit_code == 1 and "--precision 'fp8'" in result.output

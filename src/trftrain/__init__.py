@@ -8,7 +8,8 @@ from .errors import TrftrainError
 from .quantization import quantize_int8
 
 __version__ = "0.1.0"
-__all__ = ["Head", "SharedEncoder", "Transformer", "TokenEncoder", "TokenVectors", "TrftrainError", "quantize_int8", "to_device"]
+__all__ = ["Head", "SharedEncoder", "Transformer", "TokenEncoder", "TokenVectors", "TrftrainError", "quantize_int8",
+           "set_inference_precision", "to_device"]
 
 
 def to_device(nlp, device: str) -> None:
@@ -18,3 +19,16 @@ def to_device(nlp, device: str) -> None:
     for _, proc in nlp.pipeline:
         if isinstance(proc, TorchPipe):
             proc.to(device)
+
+
+def set_inference_precision(nlp, setting: str) -> None:
+    """Predict with every encoder of a loaded pipeline in this precision: "auto" (bf16 where the hardware multiplies
+    it natively), "bf16", "fp16" (CUDA) or "off" (fp32). The same as the encoders' `inference_precision` key."""
+    from . import precision
+
+    if setting not in precision.SETTINGS:
+        raise TrftrainError(f"Precision '{setting}' is not one of {', '.join(precision.SETTINGS)}.")
+    from .components.torch_pipe import encoders_of
+
+    for _, encoder in encoders_of(nlp):
+        encoder.inference_precision = setting

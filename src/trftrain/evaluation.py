@@ -5,6 +5,7 @@ from typing import Optional
 import srsly
 
 from .errors import TrftrainError
+from .precision import SETTINGS
 
 SECTIONS = [
     ("Tags / morphology", ["tag_acc", "pos_acc", "morph_acc", "lemma_acc"]),
@@ -19,13 +20,15 @@ PER_TYPE = {"dep_las_per_type": "LAS per relation", "ents_per_type": "Entities p
 
 
 def evaluate_pipeline(model: str, data: Path, *, gpu_id: int = -1, batch_size: int = 64,
-                      output: Optional[Path] = None, int8: bool = False) -> dict:
+                      output: Optional[Path] = None, int8: bool = False, precision: Optional[str] = None) -> dict:
     import spacy
     from spacy.training import Corpus
 
-    from . import to_device
+    from . import set_inference_precision, to_device
     from .training.loop import select_device
 
+    if precision is not None and precision not in SETTINGS:
+        raise TrftrainError(f"--precision '{precision}' is not one of {', '.join(SETTINGS)}.")
     if not Path(data).exists():
         raise TrftrainError(f"Evaluation data not found: '{data}'.")
     if Path(model).exists() and not (Path(model) / "config.cfg").exists():
@@ -33,6 +36,8 @@ def evaluate_pipeline(model: str, data: Path, *, gpu_id: int = -1, batch_size: i
     device = select_device(gpu_id)
     nlp = spacy.load(model)
     to_device(nlp, device)
+    if precision is not None:
+        set_inference_precision(nlp, precision)
     if int8:
         from .quantization import quantize_int8
 

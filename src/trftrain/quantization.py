@@ -4,7 +4,7 @@ from typing import Optional
 
 import torch
 
-from .components.torch_pipe import TorchPipe
+from .components.torch_pipe import encoders_of
 
 
 def first_down_projection(transformer: torch.nn.Module) -> Optional[str]:
@@ -28,17 +28,12 @@ def quantize_int8(nlp) -> None:
     LAS -0.6 instead of -1.1 on the model above, CoNLL F -0.1 instead of -0.4, SST-2 +0.1 instead of -0.1,
     for about 6% of MiniLM's linear-layer arithmetic. The pipeline cannot be trained afterwards.
     """
-    for name, proc in nlp.pipeline:
-        if not isinstance(proc, TorchPipe):
-            continue
-        for key, module in proc.torch_modules().items():
-            if key != "encoder":
-                continue
-            if proc.device.type != "cpu":
-                raise ValueError(f"int8 quantization runs on the CPU; '{name}' is on {proc.device}.")
-            module.transformer = quantized(module.transformer)
-            # The quantized layers take float32 input; autocast would hand them bf16.
-            module.inference_precision = "off"
+    for name, encoder in encoders_of(nlp):
+        if encoder.device.type != "cpu":
+            raise ValueError(f"int8 quantization runs on the CPU; '{name}' is on {encoder.device}.")
+        encoder.transformer = quantized(encoder.transformer)
+        # The quantized layers take float32 input; autocast would hand them bf16.
+        encoder.inference_precision = "off"
 
 
 def quantized(transformer: torch.nn.Module) -> torch.nn.Module:

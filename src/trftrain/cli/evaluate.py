@@ -16,18 +16,23 @@ def evaluate_cli(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the scores here as JSON.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", "-b")] = 64,
     int8: Annotated[bool, typer.Option("--int8", help="Quantize the encoder to int8 first (CPU).")] = False,
+    precision: Annotated[Optional[str], typer.Option(
+        "--precision", help="Encoder arithmetic: auto (bf16 where the hardware has it), bf16, fp16 (CUDA) or off "
+                            "(fp32). Default: what the pipeline was saved with.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-V")] = False,
 ):
     """Score a pipeline on gold data: tables per task, words per second."""
     with user_errors(verbose):
         from ..evaluation import render_scores
 
-        scores = evaluate(model, data, gpu_id=gpu, batch_size=batch_size, output=output, int8=int8)
+        scores = evaluate(model, data, gpu_id=gpu, batch_size=batch_size, output=output, int8=int8,
+                          precision=precision)
         typer.echo(render_scores(scores))
 
 
 def evaluate(model: str, data: Path, *, gpu_id: int = -1, batch_size: int = 64, output: Optional[Path] = None,
-             int8: bool = False) -> dict:
+             int8: bool = False, precision: Optional[str] = None) -> dict:
     from ..evaluation import evaluate_pipeline
 
-    return evaluate_pipeline(model, data, gpu_id=gpu_id, batch_size=batch_size, output=output, int8=int8)
+    return evaluate_pipeline(model, data, gpu_id=gpu_id, batch_size=batch_size, output=output, int8=int8,
+                             precision=precision)

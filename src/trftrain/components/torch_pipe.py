@@ -1,7 +1,7 @@
 """What every trftrain component shares: torch modules, a device, and saving as safetensors + JSON."""
 import tempfile
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List
+from typing import Dict, Iterable, Iterator, List, Tuple
 
 import srsly
 import torch
@@ -87,6 +87,15 @@ class TorchPipe(Pipe):
 
     def load_weights(self, path: Path) -> None:
         raise NotImplementedError
+
+
+def encoders_of(nlp) -> Iterator[Tuple[str, torch.nn.Module]]:
+    """(component name, encoder) for the shared transformer and every private encoder of a pipeline."""
+    for name, proc in nlp.pipeline:
+        if isinstance(proc, TorchPipe):
+            for key, module in proc.torch_modules().items():
+                if key == "encoder":
+                    yield name, module
 
 
 def labels_in_order(counts: Dict[str, int]) -> List[str]:
