@@ -100,6 +100,9 @@ def table(record: dict) -> str:
         if "accuracy_int8" in trf:
             cells = ", ".join(f"{k} {100 * v:.1f}" for k, v in trf["accuracy_int8"].items())
             lines.append(f"| dev scores with int8 encoder | {cells} | | | loss <= 0.5 | |")
+        if "accuracy_fp32_inference" in trf:
+            cells = ", ".join(f"{k} {100 * v:.1f}" for k, v in trf["accuracy_fp32_inference"].items())
+            lines.append(f"| dev scores, same model predicting in fp32 (above: bf16) | {cells} | | | | |")
         lines.append("")
     return "\n".join(lines)
 

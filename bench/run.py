@@ -133,7 +133,10 @@ def bench_task(task: str, systems: list, log: Path) -> dict:
             "accuracy": last_json_line([python_for(system), BENCH / "accuracy.py", models[system], dev], log),
             "train_peak_rss_mb": train_run["peak_rss_mb"], "train_seconds_240_steps": train_run["seconds"]})
         if system == "trftrain":
-            results[system]["accuracy_int8"] = last_json_line([TRF_PYTHON, BENCH / "int8_accuracy.py", models[system], dev], log)
+            variant = [TRF_PYTHON, BENCH / "variant_accuracy.py", models[system], dev]
+            results[system]["accuracy_int8"] = last_json_line(variant + ["int8"], log)
+            if fast_bf16():  # the figures above are bf16 inference here; what would fp32 score?
+                results[system]["accuracy_fp32_inference"] = last_json_line(variant + ["fp32"], log)
     measure_inference(task, systems, models, dev, results, log)
     for system in systems:
         out = WORK / system / task
@@ -220,6 +223,12 @@ def bench_encoders(steps: int, log: Path) -> dict:
 # CPU features that decide what runs fast: bf16 matrix units (mixed_precision "auto" uses bf16 where present)
 # and int8 dot products (the int8 option).
 SPEED_FLAGS = ("amx_bf16", "avx512_bf16", "amx_int8", "avx512_vnni")
+
+
+def fast_bf16() -> bool:
+    from trftrain.precision import cpu_has_fast_bf16
+
+    return cpu_has_fast_bf16()
 
 
 def machine() -> dict:

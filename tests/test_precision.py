@@ -91,3 +91,10 @@ def test_evaluate_scores_in_the_precision_asked_for_and_rejects_unknown_ones(tmp
     result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "model"), str(tmp_path / "dev.spacy"),
                                       "--precision", "fp8"])
     assert result.exit_code == 1 and "--precision 'fp8'" in result.output
+
+
+def test_encoder_calls_pad_to_multiples_of_16_under_cpu_autocast_only():
+    assert precision.padded_length(130, CPU) == 130
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert [precision.padded_length(n, CPU) for n in (1, 16, 17, 130)] == [16, 16, 32, 144]
+

@@ -2,6 +2,7 @@
 loss scaling. Training reads `training.mixed_precision`; inference reads the encoder's `inference_precision`."""
 import contextlib
 import functools
+import os
 from typing import Optional
 
 import torch
@@ -9,6 +10,13 @@ import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
 SETTINGS = ("auto", "bf16", "fp16", "off")
+
+# oneDNN runs the CPU's bf16 matrix products and keeps the kernel it builds for every new shape (two caches,
+# 1,024 entries each by default), with working memory that grows with the shape. Short texts make many shapes:
+# 200 bf16 SST-2 steps peaked at 2,026 MB against 1,507 in fp32; with 64 entries each, 1,528 MB at 5% less speed
+# (tagger+parser: 1,548 -> 1,447 MB, 4% less). Set before oneDNN's first use; a value already set is kept.
+for _cache in ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "LRU_CACHE_CAPACITY"):
+    os.environ.setdefault(_cache, "64")
 
 
 @functools.lru_cache(maxsize=None)
@@ -34,6 +42,16 @@ def autocast_dtype(setting: str, device: torch.device) -> Optional[torch.dtype]:
     if device.type == "cpu":
         return torch.bfloat16 if cpu_has_fast_bf16() else None
     return None
+
+
+def padded_length(length: int, device: torch.device) -> int:
+    """The padded length of an encoder call: a multiple of 16 under CPU autocast, where AMX tiles take 16 rows and
+    fewer distinct shapes mean fewer oneDNN kernels to build (240 SST-2 steps in bf16: peak 2,484 -> 2,028 MB,
+    no slower);
+    unchanged elsewhere, where padding would only add work."""
+    if device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+        return -(-length // 16) * 16
+    return length
 
 
 def autocast(device: torch.device, dtype: Optional[torch.dtype]):

@@ -137,7 +137,7 @@ class TokenEncoder(torch.nn.Module):
 
     def _run_windows(self, windows: List[List[int]]) -> torch.Tensor:
         """Run one padded batch of windows; return their real pieces' vectors, specials dropped, in order."""
-        longest = max(len(w) for w in windows)
+        longest = precision.padded_length(max(len(w) for w in windows), self.device)
         ids = torch.full((len(windows), longest), self._pad_id, dtype=torch.long)
         mask = torch.zeros((len(windows), longest), dtype=torch.long)
         for row, window in enumerate(windows):
