@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from pipelines import gold_docs, overfit, write_config
 from test_heads import predicted_words
 
-from trftrain import precision
+from trftrain import precision, set_inference_precision
 from trftrain.encoder.token_encoder import TokenEncoder
 from trftrain.errors import TrftrainError
 
@@ -53,8 +53,11 @@ def test_bf16_inference_predicts_what_fp32_does_and_stores_float32(tmp_path, tin
     gold = gold_docs(nlp.vocab)
     encoder = nlp.get_pipe("transformer").model
     fp32 = predicted_words(nlp, gold)
-    encoder.inference_precision = "bf16"
+    set_inference_precision(nlp, "bf16")
+    assert encoder.inference_precision == "bf16"
     bf16 = predicted_words(nlp, gold)
+    with pytest.raises(TrftrainError, match="'fp8' is not one of"):
+        set_inference_precision(nlp, "fp8")
     assert [[t.tag_ for t in d] for d in bf16] == [[t.tag_ for t in d] for d in fp32]
     for a, b in zip(bf16, fp32):
         assert a._.trf_vectors.dtype == b._.trf_vectors.dtype == "float32"
