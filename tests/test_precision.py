@@ -34,6 +34,9 @@ def test_attention_that_trains_runs_in_fp32_under_cpu_bf16_autocast():
     assert torch.equal(out, exact.to(torch.bfloat16))
     out.float().sum().backward()
     assert q.grad.dtype == torch.float32 and torch.isfinite(q.grad).all()
+    with precision.autocast(CPU, torch.bfloat16):  # the same when the inputs come by name
+        named = F.scaled_dot_product_attention(query=q, key=k, value=v, attn_mask=mask)
+    assert torch.equal(named, out)
 
 
 def test_attention_without_gradients_stays_in_bf16():

@@ -57,8 +57,8 @@ def padded_length(length: int, device: torch.device) -> int:
 def autocast(device: torch.device, dtype: Optional[torch.dtype]):
     """Autocast for a forward pass. On the CPU in bf16, attention that will be backpropagated runs in fp32:
     torch's CPU flash-attention backward is about 4x slower in bf16 than in fp32 (MiniLM shapes, 8 windows of
-    130 pieces: 20.6 against 5.6 ms per call, forward and backward), which cancelled bf16's gain on the linear layers in training.
-    Its forward alone is fast in bf16, so inference keeps it."""
+    130 pieces: 20.6 against 5.6 ms per call, forward and backward), which cancelled bf16's gain on the linear
+    layers in training. Its forward alone is fast in bf16, so inference keeps it."""
     if dtype is None:
         return contextlib.nullcontext()
     stack = contextlib.ExitStack()
@@ -75,7 +75,7 @@ class _Fp32TrainingAttention(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func is not F.scaled_dot_product_attention or not self._needs_fp32(args):
+        if func is not F.scaled_dot_product_attention or not self._needs_fp32(args, kwargs):
             return func(*args, **kwargs)
         upcast = [_as_float(a) for a in args]
         upcast_kwargs = {key: _as_float(value) for key, value in kwargs.items()}
@@ -83,10 +83,11 @@ class _Fp32TrainingAttention(TorchFunctionMode):
             return func(*upcast, **upcast_kwargs).to(torch.bfloat16)
 
     @staticmethod
-    def _needs_fp32(args) -> bool:
+    def _needs_fp32(args, kwargs) -> bool:
+        inputs = list(args[:3]) + [kwargs.get(name) for name in ("query", "key", "value")]
         return (torch.is_grad_enabled() and torch.is_autocast_enabled("cpu")
                 and torch.get_autocast_dtype("cpu") == torch.bfloat16
-                and any(isinstance(a, torch.Tensor) and a.requires_grad for a in args[:3]))
+                and any(isinstance(a, torch.Tensor) and a.requires_grad for a in inputs))
 
 
 def _as_float(value):
