@@ -55,7 +55,7 @@ HEAD_BLOCKS = {
     "tagger": '[components.tagger]\nfactory = "trftrain_tagger"\npos_from_tags = true\n',
     "morphologizer": '[components.morphologizer]\nfactory = "trftrain_morphologizer"\n',
     "senter": '[components.senter]\nfactory = "trftrain_senter"\n',
-    "parser": '[components.parser]\nfactory = "trftrain_parser"\n',
+    "parser": '[components.parser]\nfactory = "trftrain_parser"\ninference_precision = "off"\n',
     "ner": '[components.ner]\nfactory = "trftrain_ner"\n',
     "textcat": '[components.textcat]\nfactory = "trftrain_textcat"\n'
                '[initialize.components.textcat]\nlabels = ["NEG", "POS"]\n',

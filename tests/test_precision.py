@@ -4,9 +4,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 from pipelines import gold_docs, overfit, write_config
+from spacy.vocab import Vocab
 from test_heads import predicted_words
 
 from trftrain import precision, set_inference_precision
+from trftrain.components.head import SharedEncoder
+from trftrain.components.parser import DependencyParser
 from trftrain.encoder.token_encoder import TokenEncoder
 from trftrain.errors import TrftrainError
 
@@ -49,6 +52,28 @@ def test_attention_without_gradients_stays_in_bf16():
 def test_unknown_inference_precision_names_the_config_key(tiny_encoder):
     with pytest.raises(TrftrainError, match="components.transformer.model.inference_precision"):
         TokenEncoder(tiny_encoder, inference_precision="int4")
+
+
+def test_unknown_parser_inference_precision_names_the_config_key():
+    with pytest.raises(TrftrainError, match="components.parser.inference_precision"):
+        DependencyParser(Vocab(), lambda width, n: None, encoder=SharedEncoder("transformer"),
+                         inference_precision="int4")
+
+
+def test_parser_labels_in_bf16_match_fp32_and_follow_set_inference_precision(tmp_path, tiny_encoder):
+    nlp, _ = overfit(write_config(tmp_path, tiny_encoder, ["parser"]), steps=80)
+    parser = nlp.get_pipe("parser")
+    assert parser.inference_precision == "off"  # as the test config asks
+    gold = gold_docs(nlp.vocab)
+    fp32 = predicted_words(nlp, gold)
+    set_inference_precision(nlp, "bf16")
+    assert parser.inference_precision == "bf16"
+    computed = []
+    labels = parser.model.labels
+    parser.model.labels = lambda *a: computed.append(torch.get_autocast_dtype("cpu")) or labels(*a)
+    bf16 = predicted_words(nlp, gold)
+    assert computed and all(dtype == torch.bfloat16 for dtype in computed)  # the bf16 path really ran
+    assert [[(t.head.i, t.dep_) for t in d] for d in bf16] == [[(t.head.i, t.dep_) for t in d] for d in fp32]
 
 
 def test_bf16_inference_predicts_what_fp32_does_and_stores_float32(tmp_path, tiny_encoder):

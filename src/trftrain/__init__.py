@@ -23,7 +23,8 @@ def to_device(nlp, device: str) -> None:
 
 def set_inference_precision(nlp, setting: str) -> None:
     """Predict with every encoder of a loaded pipeline in this precision: "auto" (bf16 where the hardware multiplies
-    it natively), "bf16", "fp16" (CUDA) or "off" (fp32). The same as the encoders' `inference_precision` key."""
+    it natively), "bf16", "fp16" (CUDA) or "off" (fp32). The same as the `inference_precision` key of the
+    encoders and of the heads that have one (the parser's relation classifier)."""
     from . import precision
 
     if setting not in precision.SETTINGS:
@@ -32,3 +33,6 @@ def set_inference_precision(nlp, setting: str) -> None:
 
     for _, encoder in encoders_of(nlp):
         encoder.inference_precision = setting
+    for _, component in nlp.pipeline:
+        if hasattr(component, "inference_precision"):
+            component.inference_precision = setting

@@ -127,11 +127,11 @@ def make_ner(nlp: Language, name: str, model: ModelBuilder, encoder: Encoder, lo
                   default_config={"model": {"@architectures": "trftrain.BiaffineParser.v1", "arc_width": 256,
                                             "label_width": 128, "dropout": 0.1},
                                   "encoder": _SHARED, "loss_weight": 1.0, "max_block": 512,
-                                  "sentence_threshold": 0.3})
+                                  "sentence_threshold": 0.3, "inference_precision": "auto"})
 def make_parser(nlp: Language, name: str, model: ModelBuilder, encoder: Encoder, loss_weight: float,
-                max_block: int, sentence_threshold: float) -> DependencyParser:
+                max_block: int, sentence_threshold: float, inference_precision: str) -> DependencyParser:
     return DependencyParser(nlp.vocab, model, name, encoder=encoder, loss_weight=loss_weight, max_block=max_block,
-                            sentence_threshold=sentence_threshold)
+                            sentence_threshold=sentence_threshold, inference_precision=inference_precision)
 
 
 @Language.factory("trftrain_textcat", assigns=["doc.cats"],

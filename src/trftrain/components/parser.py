@@ -13,8 +13,10 @@ import numpy as np
 import torch
 from spacy.pipeline.dep_parser import parser_score
 
+from .. import precision
 from ..decoding.mst import contiguous_segments, decode_forest, decode_tree
 from ..encoder.token_vectors import TokenVectors
+from ..errors import config_error
 from ..padding import padded_groups
 from .head import Head
 from .token_labels import gold_sentence_starts
@@ -57,13 +59,21 @@ class DependencyParser(Head):
     max_block (int): longest stretch of tokens scored together; longer docs are cut into blocks.
     sentence_threshold (float): sentence-start probability above which a sentence starts. Below 0.5 because
         starts are rare (about 1 token in 17) and a missed start costs more arcs than a spurious one.
+    inference_precision (str): arithmetic of the relation classifier when predicting, as the encoder's key:
+        "auto" (bf16 where the hardware multiplies it natively), "bf16", "fp16" (CUDA) or "off" (fp32). Its
+        bilinear term (labels x width x width per token) was 45% of the parser's prediction time in fp32 on
+        UD EWT, and bf16 on an AMX CPU runs it 5x faster. Arc scores and training stay in fp32.
     """
 
     def __init__(self, vocab, model, name="parser", *, encoder, loss_weight=1.0, max_block: int = 512,
-                 sentence_threshold: float = 0.3):
+                 sentence_threshold: float = 0.3, inference_precision: str = "auto"):
         super().__init__(vocab, model, name, encoder=encoder, loss_weight=loss_weight)
         self.max_block = max_block
         self.sentence_threshold = sentence_threshold
+        if inference_precision not in precision.SETTINGS:
+            raise config_error(f"components.{name}.inference_precision",
+                               f"'{inference_precision}' is not one of {', '.join(precision.SETTINGS)}.")
+        self.inference_precision = inference_precision
 
     def gold_labels(self, example) -> List[str]:
         """Relation per predicted token; None where the gold has no parse."""
@@ -132,8 +142,10 @@ class DependencyParser(Head):
             scores = torch.log_softmax(self.model.arcs(blocks, mask).float(), dim=-1).cpu().numpy()
             for block_scores, first, n in zip(scores, block_first[group], block_len[group]):
                 self._decode_block(block_scores[:n, :n], heads, first, likely_starts[first : first + n])
-        index = torch.as_tensor(heads, device=vectors.data.device)
-        labels = self.model.labels(vectors.data, vectors.data[index]).argmax(-1).cpu().numpy()
+        device = vectors.data.device
+        index = torch.as_tensor(heads, device=device)
+        with precision.autocast(device, precision.autocast_dtype(self.inference_precision, device)):
+            labels = self.model.labels(vectors.data, vectors.data[index]).float().argmax(-1).cpu().numpy()
         doc_starts = np.cumsum([0] + list(vectors.lengths[:-1]))
         return [(heads[a : a + n] - a, labels[a : a + n]) for a, n in zip(doc_starts, vectors.lengths)]
 
