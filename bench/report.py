@@ -58,9 +58,34 @@ def encoders_table(record: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def seeds_table(record: dict) -> str:
+    """Per seed, then mean and range: the spread of one system over seeds against the gap between systems."""
+    m = record["machine"]
+    lines = [f"### Seeds, {record['started']} (commit {record.get('commit', '?')}) · {hardware(m)}",
+             f"`{record['command']}`: dev scores after {record['steps']} steps, the same settings as the "
+             "equal-steps runs but for `system.seed`.", ""]
+    for task, result in record["results"].items():
+        systems = [s for s in ("trftrain", "anchor") if s in result]
+        keys = [k for k in ACCURACY if k in result[systems[0]][0]["accuracy"] and ACCURACY[k]]
+        lines += [f"**{task}**", "", "| seed | " + " | ".join(f"{s} {k}" for k in keys for s in systems) + " |",
+                  "|---" * (1 + len(keys) * len(systems)) + "|"]
+        for index, run in enumerate(result[systems[0]]):
+            cells = [f"{100 * result[s][index]['accuracy'][k]:.1f}" for k in keys for s in systems]
+            lines.append(f"| {run['seed']} | " + " | ".join(cells) + " |")
+        summary = []
+        for k in keys:
+            for s in systems:
+                values = [100 * r["accuracy"][k] for r in result[s]]
+                summary.append(f"{sum(values) / len(values):.1f} ({min(values):.1f}-{max(values):.1f})")
+        lines += ["| mean (range) | " + " | ".join(summary) + " |", ""]
+    return "\n".join(lines) + "\n"
+
+
 def table(record: dict) -> str:
     if record.get("mode") == "long":
         return long_table(record)
+    if record.get("mode") == "seeds":
+        return seeds_table(record)
     if record.get("mode") == "encoders":
         return encoders_table(record)
     m = record["machine"]

@@ -5,6 +5,7 @@
     python bench/run.py --tasks tagger_parser --skip-anchor   # trftrain alone, e.g. while tuning
     python bench/run.py --encoders              # one shared encoder vs a private encoder per head (~7 min)
     python bench/run.py --long --tasks textcat --long-steps 1500   # full training set, test scores (long)
+    python bench/run.py --seeds 0,1,2 --tasks textcat   # dev accuracy after 240 steps, per seed, both systems
 
 Per task and system: train 240 steps (accuracy on dev, peak RSS of the training process), inference words/s
 with nlp.pipe (batch 64) on dev as the median of 3 rounds that alternate the systems, and training words/s =
@@ -201,6 +202,24 @@ def bench_long(task: str, systems: list, steps: int, log: Path) -> dict:
     return results
 
 
+def bench_seeds(task: str, systems: list, seeds: list, log: Path) -> dict:
+    """Dev accuracy after STEPS steps for each seed, both systems, interleaved seed by seed: how far apart two
+    runs of the same system land tells whether a gap between the systems is more than chance. Both configs take
+    their training seed from `system.seed`; it drives the batch order and the heads' initialisation."""
+    train, dev = DATA / TASKS[task]["train"], DATA / TASKS[task]["dev"]
+    results = {system: [] for system in systems}
+    for seed in seeds:
+        for system in systems:
+            out = WORK / "seeds" / system / task / str(seed)
+            print(f"[seeds {task}] {system}: seed {seed}, {STEPS} steps", flush=True)
+            run(train_command(system, task, out, train, dev, steps_override(system, STEPS) + ["--system.seed", seed]),
+                log)
+            accuracy = last_json_line([python_for(system), BENCH / "accuracy.py", out / "model-last", dev], log)
+            results[system].append({"seed": seed, "accuracy": accuracy})
+            print(f"[seeds {task}] {system}: seed {seed}: {json.dumps(accuracy)}", flush=True)
+    return results
+
+
 def bench_encoders(steps: int, log: Path) -> dict:
     """One shared encoder against a private encoder per head: configs/multitask-shared.cfg and its twin
     multitask-private.cfg (seven heads, four corpora). Seconds per step = (time of `steps` steps - time of one
@@ -254,13 +273,14 @@ def main() -> None:
     parser.add_argument("--encoders", action="store_true",
                         help="shared encoder vs one private encoder per head, multi-task config (~7 min)")
     parser.add_argument("--encoder-steps", type=int, default=30)
+    parser.add_argument("--seeds", default="", help="comma-separated seeds: dev accuracy per seed at equal steps")
     parser.add_argument("--anchor-dir", default=str(ROOT.parent / "shared" / "anchor"), help="The anchor's configs.")
     parser.add_argument("--name", default=platform.node() or "machine", help="Machine label for the results.")
     shared = ROOT.parent / "shared" / "corpora"
     parser.add_argument("--corpora-source", default=str(shared) if shared.exists() else "",
                         help="Folder to copy the corpora from when they are not converted yet ('' downloads them).")
     ARGS = parser.parse_args()
-    mode = "encoders" if ARGS.encoders else "long" if ARGS.long else "equal-steps"
+    mode = "encoders" if ARGS.encoders else "long" if ARGS.long else "seeds" if ARGS.seeds else "equal-steps"
     tasks = [] if ARGS.encoders else ["tagger_parser"] if ARGS.quick else ARGS.tasks.split(",")
     systems = ["trftrain"] if ARGS.skip_anchor or ARGS.encoders else ["anchor", "trftrain"]
     if "anchor" in systems and not Path(ANCHOR_PYTHON).exists():
@@ -273,7 +293,7 @@ def main() -> None:
         run([TRF_PYTHON, ROOT / "corpora" / "prepare.py", *source], log)
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
-    steps = {"encoders": ARGS.encoder_steps, "long": ARGS.long_steps, "equal-steps": STEPS}[mode]
+    steps = {"encoders": ARGS.encoder_steps, "long": ARGS.long_steps, "seeds": STEPS, "equal-steps": STEPS}[mode]
     record = {"command": "python bench/run.py " + " ".join(sys.argv[1:]), "started": started, "commit": commit,
               "machine": machine(), "steps": steps, "mode": mode, "results": {}}
     out = BENCH / "results"
@@ -283,7 +303,12 @@ def main() -> None:
         record["results"]["multitask"] = bench_encoders(steps, log)
         target.write_text(json.dumps(record, indent=2))
     for task in tasks:  # written after every task, so a failure later keeps what was measured
-        record["results"][task] = bench_long(task, systems, steps, log) if ARGS.long else bench_task(task, systems, log)
+        if ARGS.long:
+            record["results"][task] = bench_long(task, systems, steps, log)
+        elif ARGS.seeds:
+            record["results"][task] = bench_seeds(task, systems, [int(s) for s in ARGS.seeds.split(",")], log)
+        else:
+            record["results"][task] = bench_task(task, systems, log)
         target.write_text(json.dumps(record, indent=2))
     print(json.dumps(record, indent=2))
     import report  # bench/report.py, beside this script
