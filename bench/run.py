@@ -283,9 +283,9 @@ def main() -> None:
     mode = "encoders" if ARGS.encoders else "long" if ARGS.long else "seeds" if ARGS.seeds else "equal-steps"
     tasks = [] if ARGS.encoders else ["tagger_parser"] if ARGS.quick else ARGS.tasks.split(",")
     systems = ["trftrain"] if ARGS.skip_anchor or ARGS.encoders else ["anchor", "trftrain"]
+    WORK.mkdir(parents=True, exist_ok=True)  # before anything logs into it
     if "anchor" in systems and not Path(ANCHOR_PYTHON).exists():
         run(["bash", BENCH / "setup_anchor.sh"], WORK / "setup.log")
-    WORK.mkdir(parents=True, exist_ok=True)
     log = WORK / "bench.log"
     needed = [DATA / files[key] for task in TASKS for files in (TASKS[task], LONG[task]) for key in ("train", "dev")]
     if not all(path.exists() for path in needed + [DATA / "goemotions-train.spacy"]):
