@@ -65,14 +65,17 @@ def test_parser_labels_in_bf16_match_fp32_and_follow_set_inference_precision(tmp
     parser = nlp.get_pipe("parser")
     assert parser.inference_precision == "off"  # as the test config asks
     gold = gold_docs(nlp.vocab)
+    computed = []  # (autocast on?, its dtype) at each call of the relation classifier
+    labels = parser.model.labels
+    parser.model.labels = lambda *a: computed.append(
+        (torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu"))) or labels(*a)
     fp32 = predicted_words(nlp, gold)
+    assert computed and not any(enabled for enabled, _ in computed)
+    computed.clear()
     set_inference_precision(nlp, "bf16")
     assert parser.inference_precision == "bf16"
-    computed = []
-    labels = parser.model.labels
-    parser.model.labels = lambda *a: computed.append(torch.get_autocast_dtype("cpu")) or labels(*a)
     bf16 = predicted_words(nlp, gold)
-    assert computed and all(dtype == torch.bfloat16 for dtype in computed)  # the bf16 path really ran
+    assert computed and all(call == (True, torch.bfloat16) for call in computed)  # the bf16 path really ran
     assert [[(t.head.i, t.dep_) for t in d] for d in bf16] == [[(t.head.i, t.dep_) for t in d] for d in fp32]
 
 
