@@ -45,7 +45,7 @@ def test_windows_agree_with_a_single_window_where_context_fits(tiny_encoders, fa
     doc = nlp("The fox jumps.")
     a = encoder(tiny_encoders[family])
     b = TokenEncoder(tiny_encoders[family], window=30, stride=5)
-    b._attach(a.transformer, a.tokenizer)
+    b._attach(a.backbone.model, a.tokenizer)
     with torch.inference_mode():
         assert torch.allclose(a([doc]).data, b([doc]).data, atol=1e-5)
 
@@ -67,7 +67,7 @@ def test_piece_budget_changes_the_calls_not_the_vectors(tiny_encoders, budget):
     reference = encoder(tiny_encoders["wordpiece"], max_padded_pieces=10_000)
     enc = encoder(tiny_encoders["wordpiece"], max_padded_pieces=budget)
     calls = []
-    enc.transformer.register_forward_hook(lambda module, args, kwargs, out: calls.append(kwargs["input_ids"].shape),
+    enc.backbone.model.register_forward_hook(lambda module, args, kwargs, out: calls.append(kwargs["input_ids"].shape),
                                           with_kwargs=True)
     with torch.inference_mode():
         assert torch.allclose(enc(docs).data, reference(docs).data, atol=1e-5)
@@ -84,12 +84,12 @@ def test_padded_groups_stay_within_the_budget():
 @pytest.mark.parametrize("family", FAMILIES)
 def test_dropout_settings_reach_the_encoder(tiny_encoders, family):
     enc = encoder(tiny_encoders[family], attention_dropout=0.0, hidden_dropout=0.25)
-    rates = {module.p for module in enc.transformer.modules() if isinstance(module, torch.nn.Dropout)}
-    config = enc.transformer.config
+    rates = {module.p for module in enc.backbone.model.modules() if isinstance(module, torch.nn.Dropout)}
+    config = enc.backbone.model.config
     attention = next(getattr(config, a) for a in ("attention_probs_dropout_prob", "attention_dropout") if hasattr(config, a))
     assert attention == 0.0 and 0.25 in rates
     default = encoder(tiny_encoders[family])
-    assert default.transformer.config.to_dict() != config.to_dict()
+    assert default.backbone.model.config.to_dict() != config.to_dict()
 
 
 def test_bad_settings_name_the_config_key(tiny_encoders):

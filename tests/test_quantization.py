@@ -21,7 +21,7 @@ def encoder_of(nlp):
 @pytest.mark.parametrize("family", ["wordpiece", "sentencepiece", "bytebpe"])
 def test_first_down_projection_is_the_first_blocks_feed_forward_output(tiny_encoders, family, tmp_path):
     nlp, _ = overfit(write_config(tmp_path, tiny_encoders[family], ["tagger"]), steps=1)
-    transformer = encoder_of(nlp).transformer
+    transformer = encoder_of(nlp).backbone.model
     name = first_down_projection(transformer)
     assert name == "encoder.layer.0.output.dense"
     layer = transformer.get_submodule(name)
@@ -32,14 +32,14 @@ def test_quantize_int8_swaps_every_encoder_linear_but_the_first_down_projection(
     nlp, _ = overfit(write_config(tmp_path, tiny_encoder, ["tagger"]), steps=60)
     gold = gold_docs(nlp.vocab)
     before = predicted_words(nlp, gold)
-    float_linears = [n for n, m in encoder_of(nlp).transformer.named_modules() if isinstance(m, torch.nn.Linear)]
+    float_linears = [n for n, m in encoder_of(nlp).backbone.model.named_modules() if isinstance(m, torch.nn.Linear)]
     head_weights = {k: v.clone() for k, v in nlp.get_pipe("tagger").torch_modules()["head"].state_dict().items()}
 
     quantize_int8(nlp)
 
     # Quantized layers take fp32 input, so the encoder predicts without autocast from now on.
     assert encoder_of(nlp).inference_precision == "off"
-    modules = dict(encoder_of(nlp).transformer.named_modules())
+    modules = dict(encoder_of(nlp).backbone.model.named_modules())
     kept = [n for n in float_linears if not isinstance(modules[n], QUANTIZED_LINEAR)]
     assert kept == ["encoder.layer.0.output.dense"]
     assert type(modules[kept[0]]) is torch.nn.Linear

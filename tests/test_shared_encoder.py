@@ -31,7 +31,7 @@ class _NoStep:
 def test_one_forward_per_batch(tmp_path, tiny_encoder):
     nlp, trainer, examples = build(write_config(tmp_path, tiny_encoder, HEADS))
     calls = []
-    hook = encoder_of(nlp).transformer.register_forward_hook(lambda *args: calls.append(1))
+    hook = encoder_of(nlp).backbone.model.register_forward_hook(lambda *args: calls.append(1))
     trainer.train_mode()
     trainer.step([examples], 0)
     hook.remove()

@@ -31,7 +31,9 @@ def quantize_int8(nlp) -> None:
     for name, encoder in encoders_of(nlp):
         if encoder.device.type != "cpu":
             raise ValueError(f"int8 quantization runs on the CPU; '{name}' is on {encoder.device}.")
-        encoder.transformer = quantized(encoder.transformer)
+        backbone = encoder.backbone
+        backbone.fingerprint  # of the float weights: a quantized pipeline still matches its float original
+        backbone.model = quantized(backbone.model)
         # The quantized layers take float32 input; autocast would hand them bf16.
         encoder.inference_precision = "off"
 

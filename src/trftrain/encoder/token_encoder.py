@@ -1,8 +1,9 @@
 """A Hugging Face encoder that reads spaCy Docs and returns one vector per spaCy token.
 
 Per batch: tokenize the texts once (fast tokenizer, character offsets), cut each text into windows counted
-in pieces, run every window of the batch through the encoder together, average the pieces that windows
-share, then pool pieces into tokens with one weighted scatter. Nothing loops over tokens in Python.
+in pieces, hand every window of the batch to the backbone together (backbone.py: the model itself, local or
+remote), average the pieces that windows share, then pool pieces into tokens with one weighted scatter.
+Nothing loops over tokens in Python.
 """
 from pathlib import Path
 from typing import List, Optional, Sequence
@@ -14,8 +15,8 @@ from spacy.tokens import Doc
 from .. import precision
 from ..alignment import align, pooling_weights
 from ..errors import config_error
-from ..padding import padded_groups
 from . import loading
+from .backbone import Backbone, HuggingFaceBackbone
 from .token_vectors import TokenVectors
 from .windows import max_input_length, special_affixes, window_starts
 
@@ -61,7 +62,8 @@ class TokenEncoder(torch.nn.Module):
                                f"'{inference_precision}' is not one of {', '.join(precision.SETTINGS)}.")
         self.inference_precision = inference_precision
         self.config_key = config_key
-        self.transformer: Optional[torch.nn.Module] = None
+        # Set when weights load: the part that runs windows of piece ids (local, quantized or remote).
+        self.backbone: Optional[Backbone] = None
         self.tokenizer = None
 
     # -- loading -------------------------------------------------------------------------------------------
@@ -72,30 +74,31 @@ class TokenEncoder(torch.nn.Module):
         self._attach(*loading.load_saved(directory))
 
     def save(self, directory: Path) -> None:
-        loading.save(self.transformer, self.tokenizer, directory)
+        loading.save(self.backbone.model, self.tokenizer, directory)
 
-    def _attach(self, transformer, tokenizer) -> None:
-        self.transformer, self.tokenizer = transformer, tokenizer
-        self._prefix, self._suffix = special_affixes(tokenizer)
-        limit = max_input_length(transformer.config, tokenizer)
-        n_special = len(self._prefix) + len(self._suffix)
+    def _attach(self, model, tokenizer) -> None:
+        prefix, suffix = special_affixes(tokenizer)
+        limit = max_input_length(model.config, tokenizer)
+        n_special = len(prefix) + len(suffix)
         if self.window + n_special > limit:
             raise config_error(f"{self.config_key}.window", f"{self.window} pieces plus {n_special} special "
                                f"tokens exceed the encoder's maximum input of {limit}; use window <= {limit - n_special}.")
         pad = tokenizer.pad_token_id
-        self._pad_id = pad if pad is not None else 0
+        self.tokenizer = tokenizer
+        self.backbone = HuggingFaceBackbone(model, prefix=prefix, suffix=suffix, pad_id=pad if pad is not None else 0,
+                                            max_padded_pieces=self.max_padded_pieces)
 
     @property
     def is_loaded(self) -> bool:
-        return self.transformer is not None
+        return self.backbone is not None
 
     @property
     def width(self) -> int:
-        return int(self.transformer.config.hidden_size)
+        return self.backbone.width
 
     @property
     def device(self) -> torch.device:
-        return next(self.transformer.parameters()).device
+        return self.backbone.device
 
     # -- forward -------------------------------------------------------------------------------------------
     def inference_autocast(self):
@@ -104,52 +107,33 @@ class TokenEncoder(torch.nn.Module):
 
     def forward(self, docs: Sequence[Doc]) -> TokenVectors:
         lengths = [len(doc) for doc in docs]
-        texts = [doc.text for doc in docs]
-        encoded = self.tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True,
-                                 return_attention_mask=False, return_token_type_ids=False, verbose=False)
-        piece_ids: List[List[int]] = encoded["input_ids"]
-        piece_vectors = self._encode_pieces(piece_ids)
-        return self._pool(docs, encoded["offset_mapping"], piece_ids, piece_vectors, lengths)
+        encoded = self.tokenize(docs)
+        piece_vectors = self.encode_pieces(encoded["input_ids"])
+        return self._pool(docs, encoded["offset_mapping"], encoded["input_ids"], piece_vectors, lengths)
 
-    def _encode_pieces(self, piece_ids: List[List[int]]) -> torch.Tensor:
+    def tokenize(self, docs: Sequence[Doc]) -> dict:
+        """The fast tokenizer's piece ids and character offsets per doc (no special tokens)."""
+        return self.tokenizer([doc.text for doc in docs], add_special_tokens=False, return_offsets_mapping=True,
+                              return_attention_mask=False, return_token_type_ids=False, verbose=False)
+
+    def encode_pieces(self, piece_ids: List[List[int]]) -> torch.Tensor:
         """(n_pieces_in_batch, width): contextual vectors of every piece, overlapping windows averaged."""
         windows, targets = [], []
         doc_offset = 0
         for ids in piece_ids:
             for start in window_starts(len(ids), self.window, self.stride):
                 chunk = ids[start : start + self.window]
-                windows.append(list(self._prefix) + chunk + list(self._suffix))
+                windows.append(chunk)
                 targets.append(np.arange(doc_offset + start, doc_offset + start + len(chunk)))
             doc_offset += len(ids)
-        width = self.width
         if not windows:
-            return torch.zeros(0, width, device=self.device)
-        # Windows of similar length run together, so short windows are not padded to the longest in the batch.
-        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
-        windows, targets = [windows[i] for i in order], [targets[i] for i in order]
+            return torch.zeros(0, self.width, device=self.device)
         # In float from here: overlapping windows are averaged, and bf16 would round the sum.
-        hidden = torch.cat([self._run_windows(windows[first:end]).float()
-                            for first, end in padded_groups([len(w) for w in windows], self.max_padded_pieces)])
+        hidden = self.backbone(windows).float()
         target = torch.from_numpy(np.concatenate(targets)).to(hidden.device)
-        summed = hidden.new_zeros(doc_offset, width).index_add_(0, target, hidden)
+        summed = hidden.new_zeros(doc_offset, hidden.shape[1]).index_add_(0, target, hidden)
         counts = torch.bincount(target, minlength=doc_offset).clamp_(min=1).to(summed.dtype)
         return summed / counts[:, None]
-
-    def _run_windows(self, windows: List[List[int]]) -> torch.Tensor:
-        """Run one padded batch of windows; return their real pieces' vectors, specials dropped, in order."""
-        longest = precision.padded_length(max(len(w) for w in windows), self.device)
-        ids = torch.full((len(windows), longest), self._pad_id, dtype=torch.long)
-        mask = torch.zeros((len(windows), longest), dtype=torch.long)
-        for row, window in enumerate(windows):
-            ids[row, : len(window)] = torch.tensor(window)
-            mask[row, : len(window)] = 1
-        device = self.device
-        hidden = self.transformer(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
-        head, tail = len(self._prefix), len(self._suffix)
-        # Gather the real pieces of all windows at once: (n_real_pieces, width).
-        positions = torch.arange(longest)[None, :]
-        keep = (positions >= head) & (positions < mask.sum(1, keepdim=True) - tail)
-        return hidden[keep.to(device)]
 
     def _pool(self, docs, offsets, piece_ids, piece_vectors: torch.Tensor, lengths: List[int]) -> TokenVectors:
         token_rows, piece_rows, weights = [], [], []
