@@ -32,7 +32,7 @@ demo: setup
 
 # The default suite: CPU, offline, tiny random encoders. Slow tests (wheel install) are included.
 test: setup
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not gpu and not real_encoder"
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not gpu and not real_encoder and not long"
 
 # Everything, including tests that use the real MiniLM weights and (where a GPU exists) CUDA.
 test-all: setup

@@ -9,7 +9,8 @@ from spacy.vocab import Vocab
 from thinc.api import fix_random_seed
 
 from trftrain.config import load_config, resolve_training
-from trftrain.training.loop import Trainer, build_pipeline
+from trftrain.runtime import build_pipeline
+from trftrain.training.trainer import Trainer
 
 BASE = """
 [nlp]

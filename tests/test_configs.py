@@ -5,7 +5,7 @@ import pytest
 
 from trftrain.cli.init_config import init_config
 from trftrain.config import load_config, resolve_training
-from trftrain.training.loop import build_pipeline
+from trftrain.runtime import build_pipeline
 
 CONFIGS = sorted((Path(__file__).parent.parent / "configs").glob("*.cfg"))
 

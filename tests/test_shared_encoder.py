@@ -15,7 +15,7 @@ def gradients(trainer, batch) -> torch.Tensor:
         p.grad = None
     for _, proc, _ in trainer.compat:
         proc.model.finish_update(_NoStep())  # drop spaCy's accumulated gradients
-    trainer._accumulate(batch, scale=1.0)
+    trainer._accumulate(batch, 1.0, {})
     return torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten() for p in params])
 
 

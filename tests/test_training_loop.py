@@ -1,15 +1,22 @@
-"""Training runs that a user relies on: reproducible on CPU, and Ctrl-C keeps a complete model-last."""
+"""How training runs end and what they leave: every ending saves model-last and says only what is on disk;
+signals stop cleanly with the shell's exit codes; a folder holding a run is not silently replaced; a NaN loss
+stops the run without saving non-finite weights; the settings a user gets wrong are reported."""
 import json
+import math
+import os
+import signal
 
 import pytest
 import torch
 from pipelines import gold_docs, write_config
+from safetensors.torch import load_file
 from spacy.tokens import Doc, DocBin
-from spacy.util import registry
 from spacy.vocab import Vocab
 
+from trftrain.errors import TrftrainError
 from trftrain.training.checkpoints import save_atomically
-from trftrain.training.loop import train
+from trftrain.training.loop import TrainingStopped, train
+from trftrain.training.trainer import Trainer
 
 
 @pytest.fixture()
@@ -20,9 +27,25 @@ def corpus(tmp_path):
 
 
 def head_weights(path):
-    from safetensors.torch import load_file
-
     return load_file(str(path / "tagger" / "model.safetensors"))
+
+
+def records(out):
+    return [json.loads(line) for line in (out / "training_log.jsonl").read_text().splitlines()]
+
+
+def signal_at(monkeypatch, step: int, signum=signal.SIGINT, times: int = 1):
+    """Send `signum` to this process while step `step` (counted from 1) runs."""
+    original = Trainer.step
+
+    def step_then_signal(self, batches, index):
+        result = original(self, batches, index)
+        if index + 1 == step:
+            for _ in range(times):
+                os.kill(os.getpid(), signum)
+        return result
+
+    monkeypatch.setattr(Trainer, "step", step_then_signal)
 
 
 def test_same_seed_same_model_on_cpu(tmp_path, tiny_encoder, corpus):
@@ -32,32 +55,157 @@ def test_same_seed_same_model_on_cpu(tmp_path, tiny_encoder, corpus):
     b = train(config, tmp_path / "b", overrides=overrides)
     wa, wb = head_weights(a), head_weights(b)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
-    log_a = json.loads((tmp_path / "a" / "training_log.jsonl").read_text().splitlines()[-1])
-    log_b = json.loads((tmp_path / "b" / "training_log.jsonl").read_text().splitlines()[-1])
-    assert log_a["losses"] == log_b["losses"]
+    assert records(tmp_path / "a")[-1]["losses"] == records(tmp_path / "b")[-1]["losses"]
 
 
-@registry.loggers("test.InterruptAtStep.v1")
-def interrupt_at_step(step: int):
-    def setup(nlp, stdout, stderr):
-        calls = {"n": 0}
-
-        def log_step(info):
-            calls["n"] += 1
-            if calls["n"] >= step:
-                raise KeyboardInterrupt
-
-        return log_step, lambda: None
-
-    return setup
-
-
-def test_ctrl_c_keeps_model_last(tmp_path, tiny_encoder, corpus):
-    config = write_config(tmp_path, tiny_encoder, ["tagger"], extra='\n[training.logger]\n@loggers = "test.InterruptAtStep.v1"\nstep = 3\n')
+def test_epochs_end_before_any_evaluation_still_saves_and_says_so(tmp_path, tiny_encoder, corpus, capsys):
+    """max_epochs ends the run long before eval_frequency: the steps are evaluated and saved all the same."""
+    config = write_config(tmp_path, tiny_encoder, ["tagger"])
     out = tmp_path / "run"
-    train(config, out, overrides={**corpus, "training.max_steps": 50, "training.eval_frequency": 2})
+    best = train(config, out, overrides={**corpus, "training.max_epochs": 1, "training.max_steps": 100000,
+                                         "training.eval_frequency": 100000})
+    assert best == out / "model-best" and (out / "model-last" / "tagger" / "model.safetensors").exists()
+    log = records(out)
+    assert len(log) == 1 and log[0]["step"] >= 1 and log[0]["epoch"] == 0
+    printed = capsys.readouterr().out
+    assert "ran out" in printed and str(out / "model-last") in printed
+
+
+def test_last_steps_after_the_last_evaluation_are_saved(tmp_path, tiny_encoder, corpus):
+    config = write_config(tmp_path, tiny_encoder, ["tagger"])
+    out = tmp_path / "run"
+    # Small batches: five steps an epoch, 15 in three; evaluations at 4, 8, 12, then at the end, 15.
+    train(config, out, overrides={**corpus, "training.max_epochs": 3, "training.max_steps": 100000,
+                                  "training.eval_frequency": 4, "training.batcher.size": 20})
+    steps = [r["step"] for r in records(out)]
+    assert steps == [4, 8, 12, 15] and records(out)[-1]["epoch"] == 2
+    state = json.loads((out / "checkpoint-last" / "state.json").read_text())
+    assert state["state"]["step"] == 15  # model-last is the last step, not the last multiple of 4
+
+
+def test_ctrl_c_mid_run_saves_model_last_checkpoint_and_exits_130(tmp_path, tiny_encoder, corpus, monkeypatch):
+    """No evaluation before the signal: only the interrupt's own save can leave model-last on disk."""
+    config = write_config(tmp_path, tiny_encoder, ["tagger"])
+    out = tmp_path / "run"
+    signal_at(monkeypatch, 3)
+    with pytest.raises(TrainingStopped) as stopped:
+        train(config, out, overrides={**corpus, "training.max_steps": 50, "training.eval_frequency": 100})
+    assert stopped.value.exit_code == 130 and "Ctrl-C at step 3" in stopped.value.message
     assert (out / "model-last" / "tagger" / "model.safetensors").exists()
-    assert not list(out.glob(".model-last.*"))
+    assert json.loads((out / "checkpoint-last" / "state.json").read_text())["state"]["step"] == 3
+    assert [r["step"] for r in records(out)] == [3]
+    assert not list(out.glob(".*"))
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers put back
+
+
+def test_sigterm_is_treated_like_ctrl_c(tmp_path, tiny_encoder, corpus, monkeypatch):
+    config = write_config(tmp_path, tiny_encoder, ["tagger"])
+    signal_at(monkeypatch, 2, signal.SIGTERM)
+    with pytest.raises(TrainingStopped) as stopped:
+        train(config, tmp_path / "run", overrides={**corpus, "training.max_steps": 50, "training.eval_frequency": 100})
+    assert stopped.value.exit_code == 143
+    assert (tmp_path / "run" / "model-last" / "config.cfg").exists()
+
+
+def test_second_signal_stops_at_once_and_keeps_model_last(tmp_path, tiny_encoder, corpus, monkeypatch):
+    config = write_config(tmp_path, tiny_encoder, ["tagger"])
+    signal_at(monkeypatch, 2, times=2)
+    with pytest.raises(TrainingStopped) as stopped:
+        train(config, tmp_path / "run", overrides={**corpus, "training.max_steps": 50, "training.eval_frequency": 100})
+    assert "at once" in stopped.value.message
+    assert (tmp_path / "run" / "model-last" / "config.cfg").exists()
+    # Cut short mid-step: no checkpoint claims a state it may not have.
+    assert not (tmp_path / "run" / "checkpoint-last").exists()
+
+
+def test_error_in_a_head_saves_model_last_then_raises(tmp_path, tiny_encoder, corpus, monkeypatch):
+    from trftrain.components.token_labels import TokenLabeller
+
+    config = write_config(tmp_path, tiny_encoder, ["tagger"])
+    original, calls = TokenLabeller.scores, {"n": 0}
+
+    def failing(self, vectors, targets=None):
+        if targets is not None:
+            calls["n"] += 1
+            if calls["n"] == 4:
+                raise RuntimeError("boom in the head")
+        return original(self, vectors, targets)
+
+    monkeypatch.setattr(TokenLabeller, "scores", failing)
+    out = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="boom"):
+        train(config, out, overrides={**corpus, "training.max_steps": 50, "training.eval_frequency": 100})
+    assert (out / "model-last" / "tagger" / "model.safetensors").exists()
+    assert json.loads((out / "checkpoint-last" / "state.json").read_text())["state"]["step"] == 3
+
+
+def test_patience_stops_and_model_best_is_the_best_step(tmp_path, tiny_encoder, corpus, capsys):
+    config = write_config(tmp_path, tiny_encoder, ["tagger"])
+    out = tmp_path / "run"
+    # A zero learning rate never improves on the first evaluation.
+    train(config, out, overrides={**corpus, "training.max_steps": 100, "training.eval_frequency": 2,
+                                  "training.patience": 4, "training.optimizer.encoder_lr": 0.0,
+                                  "training.optimizer.heads_lr": 0.0})
+    log = records(out)
+    assert [r["step"] for r in log] == [2, 4, 6] and [r["best"] for r in log] == [True, False, False]
+    assert "stopped at step 6" in capsys.readouterr().out
+
+
+def test_a_folder_holding_a_run_is_not_replaced_silently(tmp_path, tiny_encoder, corpus):
+    config = write_config(tmp_path, tiny_encoder, ["tagger"])
+    out = tmp_path / "run"
+    overrides = {**corpus, "training.max_steps": 2, "training.eval_frequency": 2}
+    train(config, out, overrides=overrides)
+    before = head_weights(out / "model-best")
+    with pytest.raises(TrftrainError, match=r"\[E306\].*--resume.*--overwrite"):
+        train(config, out, overrides=overrides)
+    after = head_weights(out / "model-best")
+    assert all(torch.equal(before[k], after[k]) for k in before) and len(records(out)) == 1
+    train(config, out, overrides={**overrides, "training.optimizer.heads_lr": 0.5}, overwrite=True)
+    replaced = head_weights(out / "model-best")
+    assert not all(torch.equal(before[k], replaced[k]) for k in before) and len(records(out)) == 1
+    with pytest.raises(TrftrainError, match="E308"):
+        train(config, out, overrides=overrides, overwrite=True, resume=True)
+    with pytest.raises(TrftrainError, match="E307"):
+        train(config, tmp_path / "fresh", overrides=overrides, resume=True)
+
+
+def test_nan_loss_stops_without_saving_non_finite_weights(tmp_path, tiny_encoder, corpus):
+    config = write_config(tmp_path, tiny_encoder, ["tagger", "textcat"])
+    out = tmp_path / "run"
+    with pytest.raises(TrftrainError, match=r"\[E310\] Training stopped at step \d+: the loss of (tagger|textcat)"):
+        train(config, out, overrides={**corpus, "training.max_steps": 60, "training.eval_frequency": 1,
+                                      "training.grad_clip": 0.0, "training.optimizer.encoder_lr": 1e6,
+                                      "training.optimizer.heads_lr": 1e6})
+    for folder in ("model-best", "model-last", "checkpoint-last/pipeline"):
+        if (out / folder).exists():
+            weights = load_file(str(out / folder / "tagger" / "model.safetensors"))
+            assert all(torch.isfinite(w).all() for w in weights.values()), folder
+    for record in records(out):  # the log stays valid JSON
+        assert record["score"] is None or math.isfinite(record["score"])
+
+
+def test_empty_corpus_path_is_an_error_naming_the_key(tmp_path, tiny_encoder, corpus):
+    config = write_config(tmp_path, tiny_encoder, ["tagger"])
+    with pytest.raises(TrftrainError, match=r"\[E007\] `paths.train` is empty"):
+        train(config, tmp_path / "run", overrides={**corpus, "paths.train": ""})
+    assert not (tmp_path / "run" / "model-last").exists()
+
+
+def test_head_without_annotation_and_long_warmup_are_warned_about(tmp_path, tiny_encoder, corpus, capsys):
+    """A treebank-only corpus under an NER head (which then knows only 'O') and a textcat with pinned labels."""
+    config = write_config(tmp_path, tiny_encoder, ["tagger", "ner", "textcat"])
+    tags_only = [Doc(Vocab(), words=[t.text for t in doc], tags=[t.tag_ for t in doc], pos=[t.pos_ for t in doc])
+                 for doc in gold_docs()]
+    DocBin(docs=tags_only).to_disk(tmp_path / "tags_only.spacy")
+    train(config, tmp_path / "run", overrides={**corpus, "paths.train": str(tmp_path / "tags_only.spacy"),
+                                                "training.max_steps": 1, "training.eval_frequency": 1})
+    err = capsys.readouterr().err
+    assert "W301" in err and "[ner]" in err and "[textcat]" in err and "[tagger]" not in err
+    write_config(tmp_path, tiny_encoder, ["tagger"], schedule='@schedules = "trftrain.WarmupLinear.v1"\nwarmup_steps = 50\n'
+                                                               'total_steps = ${training.max_steps}')
+    train(config, tmp_path / "run2", overrides={**corpus, "training.max_steps": 2, "training.eval_frequency": 2})
+    assert "W302" in capsys.readouterr().err
 
 
 def test_interrupted_save_leaves_previous_model(tmp_path, tiny_encoder, corpus):
@@ -98,6 +246,6 @@ def test_frozen_head_and_unannotated_head_still_log(tmp_path, tiny_encoder, corp
                  "training.max_steps": 3, "training.eval_frequency": 2, "training.frozen_components": ["tagger"],
                  "initialize.components.textcat.labels": ["NEG", "POS"]}
     train(config, tmp_path / "run", overrides=overrides)
-    records = [json.loads(line) for line in (tmp_path / "run" / "training_log.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in records] == [2, 3]
-    assert records[0]["losses"]["tagger"] == 0.0 and records[0]["losses"]["textcat"] == 0.0
+    log = records(tmp_path / "run")
+    assert [r["step"] for r in log] == [2, 3]
+    assert log[0]["losses"]["tagger"] == 0.0 and log[0]["losses"]["textcat"] == 0.0

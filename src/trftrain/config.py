@@ -82,6 +82,9 @@ def resolve_training(config: Config) -> Dict[str, Any]:
     for key in ("max_steps", "eval_frequency", "accumulate_gradient"):
         if not isinstance(T[key], int) or T[key] < 1:
             raise config_error(f"training.{key}", f"{T[key]!r} must be a whole number >= 1.")
+    if not isinstance(T["checkpoint_frequency"], int) or T["checkpoint_frequency"] < 0:
+        raise config_error("training.checkpoint_frequency", f"{T['checkpoint_frequency']!r} must be a whole number "
+                           ">= 0 (0: a checkpoint only when the run ends).")
     if T["mixed_precision"] not in ("auto", "bf16", "fp16", "off"):
         raise config_error("training.mixed_precision", f"'{T['mixed_precision']}' is not one of auto, bf16, fp16, off.")
     return T

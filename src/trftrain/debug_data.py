@@ -11,7 +11,7 @@ from .components.textcat import TextClassifier
 from .components.transformer import Transformer
 from .config import load_config, resolve_training
 from .encoder.loading import quiet_transformers, resolve_encoder_path
-from .training.loop import build_pipeline, read_corpus
+from .runtime import build_pipeline, read_corpus
 
 
 def debug_data(config_path, overrides=None) -> Dict[str, List[str]]:

@@ -34,6 +34,31 @@ class Errors(metaclass=_Coded):
     # -- E2xx: packaging ---------------------------------------------------------------------------------------
 
     # -- E3xx: training and checkpoints ------------------------------------------------------------------------
+    E301 = ("--gpu {gpu} asks for a CUDA GPU, but this torch build sees none (torch {torch}). Install a CUDA build of "
+            "torch or use --gpu -1.")
+    E302 = "Could not build the pipeline from the config:\n{problem}"
+    E303 = "No {what} corpus: set `paths.{key}` (e.g. --paths.{key} corpus/{key}.spacy)."
+    E304 = ("The {what} corpus '{path}' (from `corpora.{section}`) does not exist. Convert your data with `trftrain "
+            "convert` and point the path at the .spacy file or folder.")
+    E305 = "The {what} corpus '{path}' holds no documents."
+    E306 = ("The output folder '{path}' holds a training run ({found}). Continue it with --resume, or start again "
+            "with --overwrite (deletes that run's models, checkpoint and log).")
+    E307 = "--resume: '{path}' holds no checkpoint-last to continue from. Train without --resume to start a run there."
+    E308 = "--resume and --overwrite cannot be used together: choose one."
+    E309 = ("--resume: the config differs from the one the checkpoint was trained with, in {keys}. Resume with the "
+            "same config, or accept the change on purpose with {flags}.")
+    E310 = ("Training stopped at step {step}: the loss of {heads} is {value} (not a finite number). The weights were "
+            "not updated with it. {saved} Lower the learning rates (training.optimizer), check the data, or use "
+            "training.grad_clip.")
+    E311 = "`training.frozen_components` names {unknown}, which are not in the pipeline {pipeline}."
+    E312 = ("`components.{name}.encoder.upstream` is '{upstream}', but the pipeline's transformers are "
+            "{transformers}.")
+    E313 = ("'{path}' is not a complete checkpoint ({problem}). Delete it to start again, or resume from a copy "
+            "of a complete one.")
+    E314 = ("Distributed training: component '{name}' is a spaCy component on the transformer listener with no "
+            "trainable thinc parameters found to synchronise; {problem}")
+    E315 = "Training failed at step {step} in {where}: {problem}"
+    E316 = "--output '{path}' is a file, not a folder: give a folder for model-best, model-last and the log."
 
     # -- E4xx: serving -----------------------------------------------------------------------------------------
 
@@ -48,7 +73,11 @@ class Warnings(metaclass=_Coded):
     # -- W0xx: config ------------------------------------------------------------------------------------------
 
     # -- W3xx: training ----------------------------------------------------------------------------------------
-    pass
+    W301 = ("[{name}] no training doc carries this head's annotation: it will learn nothing (its labels come from "
+            "the config). Check the corpus, or remove the head.")
+    W302 = ("`training.schedule.warmup_steps` is {warmup}, more than the {steps} steps this run takes: the learning "
+            "rate never reaches its set value. Lower warmup_steps.")
+    W303 = "Non-finite weights in the pipeline at step {step}: {target} was not saved, to keep the last good one."
 
 
 class TrftrainError(ValueError):

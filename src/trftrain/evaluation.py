@@ -25,7 +25,7 @@ def evaluate_pipeline(model: str, data: Path, *, gpu_id: int = -1, batch_size: i
     from spacy.training import Corpus
 
     from . import set_inference_precision, to_device
-    from .training.loop import select_device
+    from .runtime import select_device
 
     if precision is not None and precision not in SETTINGS:
         raise TrftrainError(f"--precision '{precision}' is not one of {', '.join(SETTINGS)}.")

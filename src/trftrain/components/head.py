@@ -1,6 +1,13 @@
-"""Base class of trftrain's task heads: a torch module on top of the shared (or a private) encoder."""
+"""Base class of trftrain's task heads: a torch module on top of the shared (or a private) encoder.
+
+A head works in four steps, each its own method so that a trainer, a teacher or a server can take one alone:
+`targets(examples)` reads what the loss needs from gold annotation (on the CPU, before any forward pass);
+`scores(vectors)` is the forward pass; `loss(scores, targets)` gives summed loss terms with their item counts;
+`decode(docs, scores)` turns scores into the annotation that `set_annotations` writes.
+"""
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Union
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -17,6 +24,16 @@ from .transformer import stored_token_vectors
 PRIVATE_ENCODER_DIR = "encoder"
 # Builds the head's torch module once the encoder width and the label count are known.
 ModelBuilder = Callable[[int, int], torch.nn.Module]
+
+
+@dataclass
+class LossTerm:
+    """A loss summed over `count` items (tokens, arcs, docs). The trainer divides by the count of the whole batch,
+    across processes in a distributed run, so that N processes compute the gradient one process would compute on
+    the union of their batches."""
+
+    total: torch.Tensor
+    count: int
 
 
 class SharedEncoder:
@@ -48,11 +65,24 @@ class Head(TorchPipe):
     def collect_labels(self, examples: Iterable[Example]) -> List[str]:
         raise NotImplementedError
 
-    def get_loss(self, examples: Sequence[Example], vectors: TokenVectors) -> Optional[torch.Tensor]:
-        """Mean loss over annotated items of the batch, or None when nothing in it carries this annotation."""
+    def has_annotation(self, example: Example) -> bool:
+        """Whether the gold doc carries anything this head learns from."""
         raise NotImplementedError
 
-    def decode(self, docs: Sequence[Doc], vectors: TokenVectors):
+    def targets(self, examples: Sequence[Example]) -> Any:
+        """What the loss needs from the gold docs of a batch, as CPU arrays; `.counts` gives the number of items
+        of each loss term (all 0: nothing in the batch carries this head's annotation)."""
+        raise NotImplementedError
+
+    def scores(self, vectors: TokenVectors, targets: Any = None) -> Any:
+        """The forward pass. With targets (training), whatever the loss needs; without, what decode needs."""
+        raise NotImplementedError
+
+    def loss(self, scores: Any, targets: Any) -> List[LossTerm]:
+        """Summed loss terms, one per entry of targets.counts."""
+        raise NotImplementedError
+
+    def decode(self, docs: Sequence[Doc], scores: Any):
         raise NotImplementedError
 
     # -- shared behaviour -----------------------------------------------------------------------------------
@@ -111,7 +141,7 @@ class Head(TorchPipe):
         for module in self.torch_modules().values():
             module.eval()
         with torch.inference_mode():
-            return self.decode(docs, self.token_vectors(docs))
+            return self.decode(docs, self.scores(self.token_vectors(docs)))
 
     # -- serialization --------------------------------------------------------------------------------------
     def settings(self) -> dict:

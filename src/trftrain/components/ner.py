@@ -20,15 +20,15 @@ class EntityRecognizer(TokenLabeller):
     def gold_labels(self, example):
         return [tag if tag and tag != "-" else None for tag in example.get_aligned_ner()]
 
-    def decode(self, docs, vectors: TokenVectors) -> List[List[str]]:
-        padded, mask = vectors.padded()
-        if padded.shape[1] == 0:
+    def decode(self, docs, scores: torch.Tensor) -> List[List[str]]:
+        lengths = [len(doc) for doc in docs]
+        if scores.shape[0] == 0:
             return [[] for _ in docs]
-        scores = torch.log_softmax(self.model(padded).float(), dim=-1)
+        padded, mask = TokenVectors(torch.log_softmax(scores.float(), dim=-1), lengths).padded()
         masks = getattr(self, "_masks", None)
         if masks is None or masks[0].shape[0] != len(self.label_list):
             masks = self._masks = transition_masks(self.label_list)
-        paths = viterbi(scores, mask, *masks)
+        paths = viterbi(padded, mask, *masks)
         return [[self.label_list[i] for i in path] for path in paths]
 
     def set_annotations(self, docs, tags: Sequence[List[str]]) -> None:

@@ -7,7 +7,8 @@ where the sentence-start classifier says so; each sentence is then decoded as on
 forest alone gave 64.0 and 35, at the same weights.)
 """
 from collections import Counter
-from typing import List, Tuple
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -18,7 +19,7 @@ from ..decoding.mst import contiguous_segments, decode_forest, decode_tree
 from ..encoder.token_vectors import TokenVectors
 from ..errors import config_error
 from ..padding import padded_groups
-from .head import Head
+from .head import Head, LossTerm
 from .token_labels import gold_sentence_starts
 from .torch_pipe import labels_in_order
 
@@ -53,6 +54,48 @@ def cut_blocks(lengths, start_scores: np.ndarray, max_block: int) -> Tuple[np.nd
     return np.array(starts, dtype=np.int64), np.array(sizes, dtype=np.int64)
 
 
+@dataclass
+class ParserTargets:
+    """Gold parse of a batch, per token in batch order (IGNORE where unknown): heads (batch position of the head),
+    labels (relation id) and starts (1 where a sentence starts). Blocks are cut at gold sentence starts, as
+    decoding cuts them at predicted ones; an arc whose head lies in another block cannot be scored."""
+
+    heads: np.ndarray
+    labels: np.ndarray
+    starts: np.ndarray
+    block_first: np.ndarray
+    block_len: np.ndarray
+
+    @property
+    def usable(self) -> np.ndarray:
+        block_of_token = np.repeat(np.arange(len(self.block_first)), self.block_len)
+        first, length = self.block_first[block_of_token], self.block_len[block_of_token]
+        return (self.heads != IGNORE) & (self.heads >= first) & (self.heads < first + length)
+
+    @property
+    def labelled(self) -> np.ndarray:
+        return self.usable & (self.labels != IGNORE)
+
+    @property
+    def counts(self) -> List[int]:
+        return [int(self.usable.sum()), int(self.labelled.sum()), int((self.starts != IGNORE).sum())]
+
+
+@dataclass
+class ParserScores:
+    """Training: arcs (n_blocks, longest, longest) over the gold blocks, label logits of the labelled tokens with
+    their gold heads, sentence-start logits of every token. Prediction: start logits and, per block, arc
+    log-probabilities as numpy; labels are scored after decoding, for the predicted heads."""
+
+    starts: torch.Tensor
+    arcs: Optional[torch.Tensor] = None
+    labels: Optional[torch.Tensor] = None
+    block_first: Optional[np.ndarray] = None
+    block_len: Optional[np.ndarray] = None
+    arc_log_probs: Optional[List[np.ndarray]] = None
+    vectors: Optional[TokenVectors] = None
+
+
 class DependencyParser(Head):
     """`token.head`, `token.dep_` and the sentence boundaries they imply.
 
@@ -84,10 +127,15 @@ class DependencyParser(Head):
     def collect_labels(self, examples) -> List[str]:
         return labels_in_order(Counter(dep for eg in examples for dep in self.gold_labels(eg) if dep))
 
-    def get_loss(self, examples, vectors: TokenVectors):
-        heads, labels, sent_starts, doc_offset = [], [], [], 0
+    def has_annotation(self, example) -> bool:
+        return example.reference.has_annotation("DEP")
+
+    def targets(self, examples) -> ParserTargets:
+        heads, labels, sent_starts, doc_offset, lengths = [], [], [], 0, []
         index = {label: i for i, label in enumerate(self.label_list)}
-        for eg, n in zip(examples, vectors.lengths):
+        for eg in examples:
+            n = len(eg.predicted)
+            lengths.append(n)
             if eg.reference.has_annotation("DEP") and n:
                 gold_heads, gold_deps = eg.get_aligned_parse(projectivize=False)
                 heads.extend(doc_offset + h if h is not None and d else IGNORE for h, d in zip(gold_heads, gold_deps))
@@ -98,41 +146,46 @@ class DependencyParser(Head):
                 labels.extend([IGNORE] * n)
                 sent_starts.extend([IGNORE] * n)
             doc_offset += n
-        heads = np.array(heads, dtype=np.int64)
-        if not (heads != IGNORE).any():
-            return None
         starts = np.array(sent_starts, dtype=np.int64)
-        # Long docs are cut at gold sentence starts, as decoding cuts them at predicted ones.
-        sent_first, sent_len = cut_blocks(vectors.lengths, (starts == 1).astype(np.float32), self.max_block)
-        sentences, mask = gather_sentences(vectors.data, sent_first, sent_len)
-        scores = self.model.arcs(sentences, mask).float()  # (n_sents, longest, longest)
-        sent_of_token = np.repeat(np.arange(len(sent_first)), sent_len)
-        position = np.arange(doc_offset) - sent_first[sent_of_token]
-        head_position = heads - sent_first[sent_of_token]
-        usable = (heads != IGNORE) & (head_position >= 0) & (head_position < sent_len[sent_of_token])
-        device = scores.device
-        rows = scores[torch.as_tensor(sent_of_token[usable], device=device), torch.as_tensor(position[usable], device=device)]
-        arc_loss = torch.nn.functional.cross_entropy(rows, torch.as_tensor(head_position[usable], device=device))
-        labels = np.array(labels, dtype=np.int64)
-        labelled = usable & (labels != IGNORE)
-        dependents = vectors.data[torch.as_tensor(np.flatnonzero(labelled), device=device)]
-        governors = vectors.data[torch.as_tensor(heads[labelled], device=device)]
-        label_loss = torch.nn.functional.cross_entropy(self.model.labels(dependents, governors).float(),
-                                                       torch.as_tensor(labels[labelled], device=device))
-        known = starts != IGNORE
-        start_loss = torch.nn.functional.binary_cross_entropy_with_logits(
-            self.model.sentence_starts(vectors.data[torch.as_tensor(np.flatnonzero(known), device=device)]).float(),
-            torch.as_tensor(starts[known], dtype=torch.float32, device=device)) if known.any() else 0.0
-        return arc_loss + label_loss + start_loss
+        block_first, block_len = cut_blocks(lengths, (starts == 1).astype(np.float32), self.max_block)
+        return ParserTargets(np.array(heads, dtype=np.int64), np.array(labels, dtype=np.int64), starts,
+                             block_first, block_len)
 
-    def decode(self, docs, vectors: TokenVectors):
-        total = vectors.data.shape[0]
-        if total == 0:
-            return [(np.zeros(0, np.int64), np.zeros(0, np.int64)) for _ in docs]
-        start_scores = self.model.sentence_starts(vectors.data).float().cpu().numpy()
-        block_first, block_len = cut_blocks(vectors.lengths, start_scores, self.max_block)
-        likely_starts = start_scores > np.log(self.sentence_threshold / (1 - self.sentence_threshold))
-        heads = np.zeros(total, dtype=np.int64)
+    def scores(self, vectors: TokenVectors, targets: Optional[ParserTargets] = None) -> ParserScores:
+        if targets is None:
+            return self._prediction_scores(vectors)
+        device = vectors.data.device
+        sentences, mask = gather_sentences(vectors.data, targets.block_first, targets.block_len)
+        labelled = np.flatnonzero(targets.labelled)
+        dependents = vectors.data[torch.as_tensor(labelled, device=device)]
+        governors = vectors.data[torch.as_tensor(targets.heads[labelled], device=device)]
+        return ParserScores(starts=self.model.sentence_starts(vectors.data).float(),
+                            arcs=self.model.arcs(sentences, mask).float(),
+                            labels=self.model.labels(dependents, governors).float())
+
+    def loss(self, scores: ParserScores, targets: ParserTargets) -> List[LossTerm]:
+        device = scores.starts.device
+        usable = targets.usable
+        block_of_token = np.repeat(np.arange(len(targets.block_first)), targets.block_len)
+        position = np.arange(len(targets.heads)) - targets.block_first[block_of_token]
+        head_position = targets.heads - targets.block_first[block_of_token]
+        rows = scores.arcs[torch.as_tensor(block_of_token[usable], device=device),
+                           torch.as_tensor(position[usable], device=device)]
+        arc_loss = torch.nn.functional.cross_entropy(rows, torch.as_tensor(head_position[usable], device=device),
+                                                     reduction="sum")
+        label_loss = torch.nn.functional.cross_entropy(
+            scores.labels, torch.as_tensor(targets.labels[targets.labelled], device=device), reduction="sum")
+        known = targets.starts != IGNORE
+        start_loss = torch.nn.functional.binary_cross_entropy_with_logits(
+            scores.starts[torch.as_tensor(np.flatnonzero(known), device=device)],
+            torch.as_tensor(targets.starts[known], dtype=torch.float32, device=device), reduction="sum")
+        counts = targets.counts
+        return [LossTerm(arc_loss, counts[0]), LossTerm(label_loss, counts[1]), LossTerm(start_loss, counts[2])]
+
+    def _prediction_scores(self, vectors: TokenVectors) -> ParserScores:
+        start_scores = self.model.sentence_starts(vectors.data).float()
+        block_first, block_len = cut_blocks(vectors.lengths, start_scores.cpu().numpy(), self.max_block)
+        arc_log_probs: List[np.ndarray] = [np.zeros((0, 0), np.float32)] * len(block_first)
         # Blocks of similar length are scored together, under a budget of score cells, so that a batch of
         # long docs never holds all its (length x length) score tables at once (budget: eight full blocks).
         order = np.argsort(block_len, kind="stable")
@@ -140,8 +193,22 @@ class DependencyParser(Head):
             group = order[first_group:end_group]
             blocks, mask = gather_sentences(vectors.data, block_first[group], block_len[group])
             scores = torch.log_softmax(self.model.arcs(blocks, mask).float(), dim=-1).cpu().numpy()
-            for block_scores, first, n in zip(scores, block_first[group], block_len[group]):
-                self._decode_block(block_scores[:n, :n], heads, first, likely_starts[first : first + n])
+            for block, block_scores in zip(group, scores):
+                n = int(block_len[block])
+                arc_log_probs[block] = block_scores[:n, :n]
+        return ParserScores(starts=start_scores, block_first=block_first, block_len=block_len,
+                            arc_log_probs=arc_log_probs, vectors=vectors)
+
+    def decode(self, docs, scores: ParserScores):
+        vectors = scores.vectors
+        total = vectors.data.shape[0]
+        if total == 0:
+            return [(np.zeros(0, np.int64), np.zeros(0, np.int64)) for _ in docs]
+        start_scores = scores.starts.cpu().numpy()
+        likely_starts = start_scores > np.log(self.sentence_threshold / (1 - self.sentence_threshold))
+        heads = np.zeros(total, dtype=np.int64)
+        for block_scores, first, n in zip(scores.arc_log_probs, scores.block_first, scores.block_len):
+            self._decode_block(block_scores, heads, first, likely_starts[first : first + n])
         device = vectors.data.device
         index = torch.as_tensor(heads, device=device)
         with precision.autocast(device, precision.autocast_dtype(self.inference_precision, device)):

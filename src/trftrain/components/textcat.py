@@ -1,4 +1,5 @@
 """Text classification into `doc.cats`: one label per doc (exclusive) or any number (multi-label)."""
+from dataclasses import dataclass
 from typing import List
 
 import numpy as np
@@ -7,7 +8,21 @@ from spacy.pipeline.textcat import textcat_score
 from spacy.pipeline.textcat_multilabel import textcat_multilabel_score
 
 from ..encoder.token_vectors import TokenVectors
-from .head import Head
+from .head import Head, LossTerm
+
+
+@dataclass
+class DocTargets:
+    """values (float tensor, (n_docs, n_labels)): gold value of each label; known (bool tensor, same shape):
+    which values the gold gives. An exclusive classifier learns from whole rows, a multi-label one from cells."""
+
+    values: torch.Tensor
+    known: torch.Tensor
+    multi_label: bool
+
+    @property
+    def counts(self) -> List[int]:
+        return [int(self.known.sum()) if self.multi_label else int(self.known.any(1).sum())]
 
 
 class TextClassifier(Head):
@@ -25,26 +40,36 @@ class TextClassifier(Head):
     def collect_labels(self, examples) -> List[str]:
         return sorted({label for eg in examples for label in eg.reference.cats})
 
-    def logits(self, vectors: TokenVectors) -> torch.Tensor:
-        return self.model(vectors.data, vectors.doc_index(), len(vectors.lengths)).float()
+    def has_annotation(self, example) -> bool:
+        return any(label in example.reference.cats for label in self.label_list)
 
-    def get_loss(self, examples, vectors: TokenVectors):
-        gold, annotated = [], []
+    def targets(self, examples) -> DocTargets:
+        values = torch.zeros(len(examples), len(self.label_list))
+        known = torch.zeros(len(examples), len(self.label_list), dtype=torch.bool)
         for i, eg in enumerate(examples):
             cats = eg.reference.cats
-            if cats and any(label in cats for label in self.label_list):
-                annotated.append(i)
-                gold.append([float(cats.get(label, 0.0)) for label in self.label_list])
-        if not annotated:
-            return None
-        logits = self.logits(vectors)[torch.as_tensor(annotated, device=self.device)]
-        target = torch.tensor(gold, device=self.device)
-        return torch.nn.functional.cross_entropy(logits, target.argmax(-1))
+            for j, label in enumerate(self.label_list):
+                if label in cats:
+                    values[i, j] = float(cats[label])
+                    known[i, j] = True
+        return DocTargets(values, known, self.multi_label)
 
-    def decode(self, docs, vectors: TokenVectors) -> np.ndarray:
+    def scores(self, vectors: TokenVectors, targets=None) -> torch.Tensor:
+        """(n_docs, n_labels) logits."""
+        return self.model(vectors.data, vectors.doc_index(), len(vectors.lengths)).float()
+
+    def loss(self, scores: torch.Tensor, targets: DocTargets) -> List[LossTerm]:
+        rows = targets.known.any(1)
+        # Exclusive: the gold class is the label with the highest value among those the doc names.
+        gold = torch.where(targets.known, targets.values, torch.full_like(targets.values, -1.0)).argmax(1)
+        total = torch.nn.functional.cross_entropy(scores[rows.to(scores.device)], gold[rows].to(scores.device),
+                                                  reduction="sum")
+        return [LossTerm(total, targets.counts[0])]
+
+    def decode(self, docs, scores: torch.Tensor) -> np.ndarray:
         if not len(docs):
             return np.zeros((0, len(self.label_list)), np.float32)
-        return self.probabilities(self.logits(vectors)).cpu().numpy()
+        return self.probabilities(scores).cpu().numpy()
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         return torch.softmax(logits, dim=-1)
@@ -81,19 +106,11 @@ class MultiLabelTextClassifier(TextClassifier):
 
     multi_label = True
 
-    def get_loss(self, examples, vectors: TokenVectors):
-        gold = torch.zeros(len(examples), len(self.label_list))
-        known = torch.zeros(len(examples), len(self.label_list), dtype=torch.bool)
-        for i, eg in enumerate(examples):
-            for j, label in enumerate(self.label_list):
-                if label in eg.reference.cats:
-                    gold[i, j] = float(eg.reference.cats[label])
-                    known[i, j] = True
-        if not bool(known.any()):
-            return None
-        losses = torch.nn.functional.binary_cross_entropy_with_logits(self.logits(vectors), gold.to(self.device),
+    def loss(self, scores: torch.Tensor, targets: DocTargets) -> List[LossTerm]:
+        known = targets.known.to(scores.device)
+        losses = torch.nn.functional.binary_cross_entropy_with_logits(scores, targets.values.to(scores.device),
                                                                       reduction="none")
-        return losses[known.to(self.device)].mean()
+        return [LossTerm(losses[known].sum(), targets.counts[0])]
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(logits)

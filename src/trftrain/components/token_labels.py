@@ -1,5 +1,6 @@
 """Heads that give every token one label: tagger, morphologizer, sentence splitter."""
 from collections import Counter
+from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
 import numpy as np
@@ -12,7 +13,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from ..encoder.token_vectors import TokenVectors
-from .head import Head
+from .head import Head, LossTerm
 from .torch_pipe import labels_in_order
 
 IGNORE = -100
@@ -22,6 +23,17 @@ POS_FIELD = "POS="
 def gold_sentence_starts(example: Example) -> List[Optional[bool]]:
     """Per predicted token: True starts a sentence, False does not, None unknown."""
     return [None if s is None else bool(s) for s in example.get_aligned_sent_starts()]
+
+
+@dataclass
+class TokenTargets:
+    """labels (int64 tensor, (n_tokens,)): gold label id per token of the batch, IGNORE where the gold has none."""
+
+    labels: torch.Tensor
+
+    @property
+    def counts(self) -> List[int]:
+        return [int((self.labels != IGNORE).sum())]
 
 
 class TokenLabeller(Head):
@@ -38,23 +50,32 @@ class TokenLabeller(Head):
         counts = Counter(label for eg in examples for label in self.gold_labels(eg) if label)
         return labels_in_order(counts)
 
+    def has_annotation(self, example: Example) -> bool:
+        return any(self.gold_labels(example))
+
     def gold_ids(self, examples: Sequence[Example]) -> torch.Tensor:
         index = {label: i for i, label in enumerate(self.label_list)}
         ids = [index.get(label, IGNORE) if label else IGNORE for eg in examples for label in self.gold_labels(eg)]
-        return torch.tensor(ids, dtype=torch.long, device=self.device)
+        return torch.tensor(ids, dtype=torch.long)
 
-    def get_loss(self, examples, vectors: TokenVectors):
-        gold = self.gold_ids(examples)
-        if not bool((gold != IGNORE).any()):
-            return None
-        logits = self.model(vectors.data)
-        return torch.nn.functional.cross_entropy(logits.float(), gold, ignore_index=IGNORE)
+    def targets(self, examples: Sequence[Example]) -> TokenTargets:
+        return TokenTargets(self.gold_ids(examples))
 
-    def decode(self, docs, vectors: TokenVectors) -> List[np.ndarray]:
-        if vectors.data.shape[0] == 0:
+    def scores(self, vectors: TokenVectors, targets=None) -> torch.Tensor:
+        """(n_tokens, n_labels) logits."""
+        return self.model(vectors.data)
+
+    def loss(self, scores: torch.Tensor, targets: TokenTargets) -> List[LossTerm]:
+        total = torch.nn.functional.cross_entropy(scores.float(), targets.labels.to(scores.device),
+                                                  ignore_index=IGNORE, reduction="sum")
+        return [LossTerm(total, targets.counts[0])]
+
+    def decode(self, docs, scores: torch.Tensor) -> List[np.ndarray]:
+        lengths = [len(doc) for doc in docs]
+        if scores.shape[0] == 0:
             return [np.zeros(0, dtype=np.int64) for _ in docs]
-        best = self.model(vectors.data).argmax(-1).cpu().numpy()
-        return np.split(best, np.cumsum(vectors.lengths)[:-1])
+        best = scores.argmax(-1).cpu().numpy()
+        return np.split(best, np.cumsum(lengths)[:-1])
 
     def set_annotations(self, docs, label_ids) -> None:
         self.annotate(docs, label_ids)

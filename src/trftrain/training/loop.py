@@ -1,302 +1,250 @@
-"""The training loop: one shared-encoder forward per batch, every head's loss from it, one backward.
+"""The training loop: setup, fit, finish. However a run ends (its steps, the end of its epochs, patience, a stop
+signal, a non-finite loss, an error in a head), the steps since the last evaluation are evaluated and saved
+where the weights allow it, and the closing message names only what is on disk.
 
-The graph is wired explicitly here: heads name the transformer they read (`encoder.upstream`), spaCy's
-own components reach it through listener layers that this loop hands the live batch to.
+The graph is wired explicitly (training/model.py): heads name the transformer they read, spaCy's own
+components reach it through listener layers that the trainer hands the live batch to.
 """
-import random
+import math
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Optional
 
-import srsly
 import torch
-from spacy.training import Example
-from spacy.util import load_model_from_config, resolve_dot_names
-from thinc.api import Adam, fix_random_seed
+from spacy.util import resolve_dot_names
 
-from .. import precision
-from ..components.head import Head
-from ..components.torch_pipe import TorchPipe
-from ..components.transformer import Transformer
-from ..config import load_config, resolve_training
-from ..encoder.token_vectors import TokenVectors
-from ..errors import TrftrainError
-from ..listener import ListenerBatch, finish_initialization, listeners_of, training_batch
-from ..versions import library_versions
-from .checkpoints import recover, save_atomically
+from ..errors import Errors, TrftrainError, Warnings
+from . import distributed
+from .batches import shard
+from .checkpoints import save_atomically, write_checkpoint
+from .log import append_record
 from .plot import plot_training_log
+from .resume import snapshot
+from .run import TrainingRun, setup
+from .signals import StopRequest, graceful_stop
+from .weights import all_finite
 
-LOG_FILE = "training_log.jsonl"
-PLOT_FILE = "training.png"
-
-
-def select_device(gpu_id: int) -> torch.device:
-    if gpu_id < 0:
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        raise TrftrainError(f"--gpu {gpu_id} asks for a CUDA GPU, but this torch build sees none "
-                            f"(torch {torch.__version__}). Install a CUDA build of torch or use --gpu -1.")
-    return torch.device(f"cuda:{gpu_id}")
+# Why a run ended, in the words of its closing message.
+STEPS, EPOCHS, PATIENCE, SIGNAL, NON_FINITE, ERROR, HARD_STOP = (
+    "steps", "epochs", "patience", "signal", "non_finite", "error", "hard_stop")
 
 
-def build_pipeline(config):
-    try:
-        return load_model_from_config(config, auto_fill=False, validate=True)
-    except Exception as err:  # spaCy raises ValueError/ConfigValidationError/RegistryError with its own codes
-        if isinstance(err, TrftrainError):
-            raise
-        raise TrftrainError(f"Could not build the pipeline from the config:\n{err}") from None
+class TrainingStopped(KeyboardInterrupt):
+    """A run stopped by a signal, after saving; exit_code follows the shell's convention (130 Ctrl-C, 143 TERM)."""
 
-
-def read_corpus(config, dot_name: str, nlp, what: str) -> List[Example]:
-    section = dot_name.split(".", 1)[1] if dot_name.startswith("corpora.") else dot_name
-    block = config.get("corpora", {}).get(section, {})
-    paths = block.get("paths") or [block.get("path")]
-    if any(path is None for path in paths):
-        raise TrftrainError(f"No {what} corpus: set `paths.{section}` (e.g. --paths.{section} corpus/{section}.spacy).")
-    for path in paths:
-        if not Path(path).exists():
-            raise TrftrainError(f"The {what} corpus '{path}' (from `corpora.{section}`) does not exist. Convert "
-                                "your data with `trftrain convert` and point the path at the .spacy file or folder.")
-    path = ", ".join(str(p) for p in paths)
-    (reader,) = resolve_dot_names(config, [dot_name])
-    examples = list(reader(nlp))
-    if not examples:
-        raise TrftrainError(f"The {what} corpus '{path}' holds no documents.")
-    return examples
-
-
-def endless_batches(examples: List[Example], batcher, max_epochs: int, seed: int) -> Iterator[Tuple[int, list]]:
-    shuffler = random.Random(seed)
-    epoch = 0
-    while max_epochs == 0 or epoch < max_epochs:
-        order = list(examples)
-        shuffler.shuffle(order)
-        for batch in batcher(order):
-            if batch:
-                yield epoch, list(batch)
-        epoch += 1
-
-
-class Trainer:
-    """Holds what one training run needs; `step` runs one optimizer step."""
-
-    def __init__(self, nlp, T: dict, device: torch.device):
-        """nlp must be initialized already."""
-        self.nlp, self.T, self.device = nlp, T, device
-        finish_initialization(nlp)
-        frozen = set(T["frozen_components"])
-        unknown = frozen - set(nlp.pipe_names)
-        if unknown:
-            raise TrftrainError(f"`training.frozen_components` names {sorted(unknown)}, which are not in the "
-                                f"pipeline {nlp.pipe_names}.")
-        self.frozen = frozen
-        self.transformers: Dict[str, Transformer] = {n: p for n, p in nlp.pipeline if isinstance(p, Transformer)}
-        self.heads: List[Head] = [p for n, p in nlp.pipeline if isinstance(p, Head) and n not in frozen]
-        self.compat = [(upstream, nlp.get_pipe(name), nodes) for upstream in self.transformers
-                       for name, nodes in listeners_of(nlp, upstream).items() if name not in frozen]
-        for head in self.heads:
-            if head.uses_shared_encoder and head.encoder.upstream not in self.transformers:
-                raise TrftrainError(f"`components.{head.name}.encoder.upstream` is '{head.encoder.upstream}', but the "
-                                    f"pipeline's transformers are {sorted(self.transformers)}.")
-        self.dtype = precision.autocast_dtype(T["mixed_precision"], device)
-        self.scaler = precision.grad_scaler(device, self.dtype)
-        encoder_params, head_params = self._parameters()
-        self.params = encoder_params + head_params
-        self.optimizer = T["optimizer"].build(encoder_params, head_params) if self.params else None
-        self.thinc_optimizer = Adam(T["optimizer"].heads_lr) if self.compat else None
-        self.losses: Dict[str, float] = defaultdict(float)
-
-    def _parameters(self):
-        encoder_params, head_params = [], []
-        for name, proc in self.nlp.pipeline:
-            if not isinstance(proc, TorchPipe):
-                continue
-            trainable = name not in self.frozen
-            for key, module in proc.torch_modules().items():
-                for param in module.parameters():
-                    param.requires_grad_(trainable)
-                if trainable:
-                    is_encoder = isinstance(proc, Transformer) or key == "encoder"
-                    (encoder_params if is_encoder else head_params).extend(module.parameters())
-        return encoder_params, head_params
-
-    def train_mode(self) -> None:
-        for name, proc in self.nlp.pipeline:
-            if isinstance(proc, TorchPipe):
-                for module in proc.torch_modules().values():
-                    module.train(name not in self.frozen)
-
-    def step(self, batches: List[List[Example]], step: int) -> int:
-        """One optimizer step over `batches` (gradient accumulation); returns the number of words seen."""
-        words = 0
-        for batch in batches:
-            words += sum(len(eg.predicted) for eg in batch)
-            self._accumulate(batch, scale=1.0 / len(batches))
-        factor = self.T["schedule"](step)
-        if self.optimizer is not None:
-            for group in self.optimizer.param_groups:
-                group["lr"] = group["base_lr"] * factor
-            if self.scaler is not None:
-                self.scaler.unscale_(self.optimizer)
-            if self.T["grad_clip"] > 0:
-                torch.nn.utils.clip_grad_norm_(self.params, self.T["grad_clip"])
-            if self.scaler is not None:
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
-            else:
-                self.optimizer.step()
-            self.optimizer.zero_grad(set_to_none=True)
-        if self.thinc_optimizer is not None:
-            self.thinc_optimizer.learn_rate = self.T["optimizer"].heads_lr * factor
-            for _, proc, _ in self.compat:
-                proc.finish_update(self.thinc_optimizer)
-        return words
-
-    def _encode(self, encoder, docs) -> TokenVectors:
-        """Mixed precision covers the encoders only; their token vectors come out in fp32 and the heads stay
-        there. Heads are a small part of the arithmetic, and in bf16 on the CPU every new matrix shape (the
-        parser's arc scores are tokens x tokens of each doc) built and kept another oneDNN kernel: peak memory
-        of 240 EWT steps grew from 1.9 to 3.5 GB."""
-        with precision.autocast(self.device, self.dtype):
-            return encoder(docs)
-
-    def _accumulate(self, batch: List[Example], scale: float) -> None:
-        docs = [eg.predicted for eg in batch]
-        wanted = {h.encoder.upstream for h in self.heads if h.uses_shared_encoder} | {u for u, _, _ in self.compat}
-        outputs = {}
-        for name in wanted:
-            with torch.set_grad_enabled(name not in self.frozen):
-                outputs[name] = self._encode(self.transformers[name].encoder, docs)
-        total = None
-        for head in self.heads:
-            vectors = outputs[head.encoder.upstream] if head.uses_shared_encoder else self._encode(head.private_encoder, docs)
-            loss = head.get_loss(batch, vectors)
-            if loss is None:
-                continue
-            self.losses[head.name] += float(loss.detach())
-            weighted = head.loss_weight * loss
-            total = weighted if total is None else total + weighted
-        tensors, grads = [], []
-        if total is not None:
-            for name in outputs:
-                self.losses[name] += float(total.detach())
-            tensors.append(total * scale if self.scaler is None else self.scaler.scale(total * scale))
-            grads.append(None)
-        for upstream, proc, nodes in self.compat:
-            listener_batch = ListenerBatch(docs, outputs[upstream])
-            with training_batch(nodes, listener_batch):
-                proc.update(batch, drop=self.T["dropout"], sgd=None, losses=self.losses)
-            data = outputs[upstream].data
-            if listener_batch.gradient is not None and data.requires_grad:
-                tensors.append(data)
-                grads.append((listener_batch.gradient * scale).to(data.dtype))
-        if tensors and any(t.requires_grad for t in tensors):
-            torch.autograd.backward(tensors, grads)
-
-
-def combined_score(scores: dict, weights: dict) -> float:
-    return float(sum((scores.get(key) or 0.0) * weight for key, weight in weights.items() if weight))
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.message, self.exit_code = message, exit_code
 
 
 def train(config_path: Path, output_dir: Optional[Path] = None, *, overrides: Optional[dict] = None,
-          gpu_id: int = -1, stdout=sys.stdout, stderr=sys.stderr) -> Optional[Path]:
-    """Train the pipeline a config describes; returns the path of model-best (None without output_dir)."""
-    raw = load_config(config_path, overrides, interpolate=False)
-    config = raw.interpolate()
-    T = resolve_training(config)
-    device = select_device(gpu_id)
-    fix_random_seed(T["seed"])
-    nlp = build_pipeline(raw)
-    for _, proc in nlp.pipeline:
-        if isinstance(proc, TorchPipe):
-            proc.to(device)
-    train_examples = read_corpus(config, T["train_corpus"], nlp, "training")
-    read_corpus(config, T["dev_corpus"], nlp, "development")
-    nlp.initialize(lambda: train_examples)
-    nlp.meta["trftrain"] = library_versions()
-    trainer = Trainer(nlp, T, device)
-    weights = nlp.config["training"]["score_weights"]
-    if output_dir is not None:
-        output_dir = Path(output_dir)
-        output_dir.mkdir(parents=True, exist_ok=True)
-        for name in ("model-best", "model-last"):
-            recover(output_dir / name)
-        (output_dir / LOG_FILE).unlink(missing_ok=True)
-    log_step, finalize = T["logger"](nlp, stdout, stderr)
-    stream = endless_batches(train_examples, T["batcher"], T["max_epochs"], T["seed"])
-    best_score, best_step, step, epoch, last_eval_step = None, 0, 0, 0, 0
-    words = train_words = 0
-    train_seconds, start = 0.0, time.perf_counter()
-    interrupted = False
+          gpu_id: int = -1, resume: bool = False, overwrite: bool = False, allow_changes=(),
+          stdout=None, stderr=None) -> Optional[Path]:
+    """Train the pipeline a config describes; returns the path of model-best (model-last if no evaluation made a
+    best; None without output_dir). Raises TrainingStopped after saving when a signal stopped the run."""
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    process = distributed.start(use_cuda=gpu_id >= 0)
     try:
-        trainer.train_mode()
-        while step < T["max_steps"]:
-            batches = []
-            for _ in range(T["accumulate_gradient"]):
-                item = next(stream, None)
-                if item is None:
-                    break
-                epoch, batch = item
-                batches.append(batch)
-            if not batches:
-                break
+        run = setup(config_path, output_dir, overrides=overrides, gpu_id=gpu_id, resume=resume, overwrite=overwrite,
+                    allow_changes=allow_changes, process=process, stdout=stdout, stderr=stderr)
+        with graceful_stop(stderr) as stop:
+            ending, detail = fit(run, stop)
+            return finish(run, ending, detail, stop)
+    finally:
+        distributed.stop()
+
+
+def fit(run: TrainingRun, stop: StopRequest) -> tuple:
+    """Train until an end condition; returns (ending, detail). Never raises for an error in a head: that is an
+    ending too, handled by finish()."""
+    T, state, process = run.T, run.state, run.process
+    run.trainer.train_mode()
+    try:
+        while state.step < T["max_steps"]:
+            if _agreed(stop.requested, run):
+                return SIGNAL, None
+            group = run.stream.take(T["accumulate_gradient"] * process.world_size)
+            if not group:
+                return EPOCHS, None
+            n_micro = -(-len(group) // process.world_size)
             tick = time.perf_counter()
-            words += trainer.step(batches, step)
-            train_seconds += time.perf_counter() - tick
-            step += 1
-            if step % T["eval_frequency"] and step != T["max_steps"]:
-                log_step(None)
-                continue
-            scores = evaluate_dev(nlp, config, T)
-            score = combined_score(scores, weights)
-            # Every component gets a value (loggers print a column per trainable component): the mean per step
-            # since the last evaluation, 0 for a frozen head or one whose annotation no batch carried.
-            steps_since = step - last_eval_step
-            losses = {name: trainer.losses.get(name, 0.0) / steps_since for name in nlp.pipe_names}
-            last_eval_step = step
-            train_words += words
+            result = run.trainer.step(shard(group, n_micro, process.rank, process.world_size), state.step)
+            if result.non_finite:
+                return NON_FINITE, (state.step + 1, result.non_finite)
+            state.seconds_since_eval += time.perf_counter() - tick
+            state.words_since_eval += int(distributed.sum_(_tensor(result.words), process).item())
+            state.step += 1
+            state.epoch = run.stream.epoch
+            if state.step % T["eval_frequency"] == 0 or state.step == T["max_steps"]:
+                evaluate_and_save(run)
+                if _should_stop_for_patience(run):
+                    return PATIENCE, None
+            else:
+                run.log_step(None)
+            frequency = T["checkpoint_frequency"]
+            if frequency and state.step % frequency == 0:
+                save_checkpoint(run)
+            run.trainer.train_mode()
+        return STEPS, None
+    except KeyboardInterrupt:
+        return HARD_STOP, None
+    except Exception as err:  # an error in a head or a loader: save what is safe, then report it
+        return ERROR, err
+
+
+def _tensor(value: float) -> torch.Tensor:
+    return torch.tensor([float(value)], dtype=torch.float64)
+
+
+def _agreed(flag: bool, run: TrainingRun) -> bool:
+    """A stop that any process received stops them all, at the same step."""
+    if not run.process.distributed:
+        return flag
+    return bool(distributed.sum_(_tensor(1.0 if flag else 0.0), run.process).item() > 0)
+
+
+def _should_stop_for_patience(run: TrainingRun) -> bool:
+    patience = run.T["patience"]
+    decision = bool(patience and run.state.step - run.state.best_step >= patience)
+    return distributed.broadcast_flag(decision, run.process, run.device)
+
+
+def evaluate_dev(run: TrainingRun) -> dict:
+    (reader,) = resolve_dot_names(run.config, [run.T["dev_corpus"]])
+    return run.nlp.evaluate(list(reader(run.nlp)), batch_size=run.T["eval_batch_size"])
+
+
+def combined_score(scores: dict, weights: dict) -> float:
+    total = float(sum((scores.get(key) or 0.0) * weight for key, weight in weights.items() if weight))
+    return total if math.isfinite(total) else float("-inf")
+
+
+def evaluate_and_save(run: TrainingRun, scores: Optional[dict] = None, *, evaluate: bool = True) -> None:
+    """Evaluate on the dev set (rank 0; every process takes part in the sums), log, save model-last and, if the
+    score improved, model-best. With evaluate False and no scores (a second stop signal cut the evaluation
+    short), model-last is saved unscored. Non-finite weights are never saved over a good model."""
+    state = run.state
+    losses = _losses_since_evaluation(run)
+    state.total_words += state.words_since_eval
+    if run.process.is_main:
+        if scores is None and evaluate:
+            scores = evaluate_dev(run)
+        score = combined_score(scores, run.nlp.config["training"]["score_weights"]) if scores else None
+        is_best = score is not None and (state.best_score is None or score > state.best_score)
+        if scores is not None:
             # A dev set without one head's annotation scores it None (no entities, say); spaCy's loggers
             # cannot print None and would end the run before anything is saved, so they are shown as 0.
             shown = {key: 0.0 if value is None else value for key, value in scores.items()}
-            info = {"epoch": epoch, "step": step, "score": score, "other_scores": shown, "losses": losses,
-                    "checkpoints": [], "seconds": int(time.perf_counter() - start), "words": train_words}
-            log_step(info)
-            is_best = best_score is None or score > best_score
-            if output_dir is not None:
-                nlp.meta["performance"] = {k: v for k, v in scores.items() if not k.endswith("per_type")}
-                save_atomically(nlp, output_dir / "model-last")
-                if is_best:
-                    save_atomically(nlp, output_dir / "model-best")
-                record = {"step": step, "epoch": epoch, "score": score, "losses": losses,
-                          "scores": {k: v for k, v in scores.items() if isinstance(v, (int, float))},
-                          "words_per_second": round(words / max(train_seconds, 1e-9), 1), "best": is_best}
-                srsly.write_jsonl(output_dir / LOG_FILE, [record], append=True, append_new_line=False)
-            if is_best:
-                best_score, best_step = score, step
-            trainer.losses.clear()
-            words, train_seconds = 0, 0.0
-            trainer.train_mode()
-            if T["patience"] and step - best_step >= T["patience"]:
-                stdout.write(f"No improvement for {T['patience']} steps: stopping at step {step}.\n")
-                break
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        finalize()
-    if output_dir is None:
+            run.log_step({"epoch": state.epoch, "step": state.step, "score": score, "other_scores": shown,
+                          "losses": losses, "checkpoints": [], "seconds": int(state.seconds_since_eval),
+                          "words": state.total_words})
+        if run.output is not None:
+            saved_best = _save_pipeline(run, scores, also_best=is_best)
+            append_record(run.output.log, {
+                "step": state.step, "epoch": state.epoch, "score": score, "losses": losses,
+                "scores": {k: v for k, v in (scores or {}).items() if isinstance(v, (int, float))},
+                "words_per_second": round(state.words_since_eval / max(state.seconds_since_eval, 1e-9), 1),
+                "best": saved_best})
+        if is_best:
+            state.best_score, state.best_step = score, state.step
+    state.last_eval_step = state.step
+    state.words_since_eval, state.seconds_since_eval = 0, 0.0
+    run.trainer.losses.clear()
+    _sync_best(run)
+
+
+def _losses_since_evaluation(run: TrainingRun) -> dict:
+    """Mean loss per step since the last evaluation, for every component (0 for a frozen head or one whose
+    annotation no batch carried). Heads' sums are already over all processes; the rest is averaged."""
+    names = run.nlp.pipe_names
+    heads = {head.name for head in run.trainer.heads}
+    values = torch.tensor([run.trainer.losses.get(n, 0.0) for n in names], dtype=torch.float64)
+    if run.process.distributed:
+        local = torch.tensor([0.0 if n in heads else 1.0 for n in names], dtype=torch.float64)
+        summed = distributed.sum_(values * local, run.process) / run.process.world_size
+        values = torch.where(local > 0, summed, values)
+    steps_since = max(1, run.state.step - run.state.last_eval_step)
+    return {name: value / steps_since for name, value in zip(names, values.tolist())}
+
+
+def _sync_best(run: TrainingRun) -> None:
+    """Other processes keep rank 0's best step, for patience and for their checkpoints' consistency."""
+    if run.process.distributed:
+        best = distributed.sum_(_tensor(run.state.best_step if run.process.is_main else 0), run.process)
+        run.state.best_step = int(best.item())
+
+
+def _save_pipeline(run: TrainingRun, scores: Optional[dict], *, also_best: bool) -> bool:
+    """Save model-last (and model-best); returns whether model-best was written."""
+    if not all_finite(run.nlp):
+        run.warn(Warnings.W303.format(step=run.state.step, target=run.output.last.name))
+        return False
+    if scores is not None:
+        run.nlp.meta["performance"] = {k: v for k, v in scores.items() if not k.endswith("per_type")}
+    save_atomically(run.nlp, run.output.last)
+    if also_best:
+        save_atomically(run.nlp, run.output.best)
+    return also_best
+
+
+def save_checkpoint(run: TrainingRun) -> None:
+    tensors, info = snapshot(run.trainer, run.state, run.stream, run.process)
+    if run.process.is_main and run.output is not None and all_finite(run.nlp):
+        write_checkpoint(run.output.checkpoint, run.nlp, tensors, info, run.raw.to_str())
+        run.state.last_checkpoint_step = run.state.step
+
+
+def finish(run: TrainingRun, ending: str, detail, stop: StopRequest) -> Optional[Path]:
+    """Evaluate and save what the last steps did, tell the user how the run ended, and raise for the endings
+    that are failures or interruptions."""
+    state, output = run.state, run.output
+    # After an error or a second signal, other processes may be waiting in a collective the failed one will
+    # never join: save from rank 0 alone, and no checkpoint (a step may have been cut short).
+    alone = ending == HARD_STOP or (ending == ERROR and run.process.distributed)
+    if not alone and state.step > state.last_checkpoint_step:
+        save_checkpoint(run)
+    if state.step > state.last_eval_step:
+        if alone or ending == ERROR:
+            if run.process.is_main and output is not None:
+                _save_pipeline(run, None, also_best=False)
+        else:
+            scores = None
+            if run.process.is_main:
+                try:
+                    scores = evaluate_dev(run)
+                except KeyboardInterrupt:
+                    scores = None  # a second signal: save without scores
+            evaluate_and_save(run, scores, evaluate=False)
+    run.finalize()
+    if output is not None and run.process.is_main and output.log.exists():
+        plot_training_log(output.log, output.plot)
+    saved = _saved_message(run)
+    if ending == EPOCHS:
+        run.say(f"The training data ran out (max_epochs {run.T['max_epochs']}) at step {state.step}. {saved}\n")
+    elif ending == PATIENCE:
+        run.say(f"No improvement for {run.T['patience']} steps: stopped at step {state.step}. {saved}\n")
+    elif ending == SIGNAL:
+        raise TrainingStopped(f"{stop.name} at step {state.step}. {saved}", stop.exit_code)
+    elif ending == HARD_STOP:
+        raise TrainingStopped(f"Stopped at once during step {state.step + 1}. {saved}", stop.exit_code or 130)
+    elif ending == NON_FINITE:
+        step, heads = detail
+        raise TrftrainError(Errors.E310.format(step=step, heads=", ".join(heads), value="NaN or infinite",
+                                               saved=saved))
+    elif ending == ERROR:
+        run.say(f"\nTraining failed at step {state.step + 1}. {saved}\n")
+        raise detail
+    if output is None:
         return None
-    if interrupted:
-        save_atomically(nlp, output_dir / "model-last")
-        stdout.write(f"\nInterrupted at step {step}: saved {output_dir / 'model-last'}.\n")
-    if (output_dir / LOG_FILE).exists():
-        plot_training_log(output_dir / LOG_FILE, output_dir / PLOT_FILE)
-    best = output_dir / "model-best"
-    return best if best.exists() else output_dir / "model-last"
+    return output.best if output.best.exists() else output.last if output.last.exists() else None
 
 
-def evaluate_dev(nlp, config, T) -> dict:
-    (reader,) = resolve_dot_names(config, [T["dev_corpus"]])
-    return nlp.evaluate(list(reader(nlp)), batch_size=T["eval_batch_size"])
+def _saved_message(run: TrainingRun) -> str:
+    output = run.output
+    if output is None:
+        return ""
+    found = [p for p in (output.best, output.last, output.checkpoint) if p.exists()]
+    if not found:
+        return f"Nothing was saved in {output.path}."
+    return "Saved " + ", ".join(str(p) for p in found) + "."

@@ -1,0 +1,132 @@
+"""Setting up a run: the config, the pipeline (initialized fresh or loaded from checkpoint-last), the trainer, the
+batch stream, the output folder and the logger. What the loop then changes lives in RunState."""
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional
+
+import torch
+from thinc.api import fix_random_seed
+
+from ..components.torch_pipe import TorchPipe
+from ..config import load_config, resolve_training
+from ..errors import Warnings
+from ..runtime import build_pipeline, corpus_paths, read_corpus, select_device
+from ..versions import library_versions
+from . import distributed
+from .batches import BatchStream
+from .checkpoints import read_checkpoint
+from .distributed import Process
+from .log import truncate_after
+from .output import OutputFolder
+from .resume import check_config, restore_losses, restore_rng
+from .trainer import Trainer
+
+
+@dataclass
+class RunState:
+    """What a run has done so far; saved in every checkpoint. Counters since the last evaluation feed the log."""
+
+    step: int = 0
+    epoch: int = 0
+    best_score: Optional[float] = None
+    best_step: int = 0
+    last_eval_step: int = 0
+    last_checkpoint_step: int = 0
+    total_words: int = 0
+    words_since_eval: int = 0
+    seconds_since_eval: float = 0.0
+
+
+@dataclass
+class TrainingRun:
+    nlp: Any
+    config: Any  # interpolated
+    raw: Any  # as written, overrides applied: what a resumed run is compared with
+    T: Dict[str, Any]
+    device: torch.device
+    process: Process
+    trainer: Trainer
+    stream: BatchStream
+    output: Optional[OutputFolder]
+    state: RunState = field(default_factory=RunState)
+    log_step: Callable = lambda info: None
+    finalize: Callable = lambda: None
+    stdout: Any = sys.stdout
+    stderr: Any = sys.stderr
+
+    def say(self, text: str) -> None:
+        if self.process.is_main:
+            self.stdout.write(text)
+            self.stdout.flush()
+
+    def warn(self, text: str) -> None:
+        if self.process.is_main:
+            self.stderr.write(f"⚠ {text}\n")
+
+
+def setup(config_path: Path, output_dir: Optional[Path], *, overrides: Optional[dict], gpu_id: int, resume: bool,
+          overwrite: bool, allow_changes, process: Process, stdout, stderr) -> TrainingRun:
+    raw = load_config(config_path, overrides, interpolate=False)
+    config = raw.interpolate()
+    T = resolve_training(config)
+    device = select_device(gpu_id, process.local_rank)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    output = OutputFolder(output_dir) if output_dir is not None else None
+    checkpoint = None
+    if output is not None:
+        if process.is_main:
+            output.prepare(resume=resume, overwrite=overwrite)
+        distributed.barrier(process)
+        if resume:
+            checkpoint = read_checkpoint(output.checkpoint)
+            check_config(checkpoint[3], raw, allow_changes)
+    # Each process its own dropout masks; the data order comes from the stream's seed alone.
+    fix_random_seed(T["seed"] + process.rank)
+    nlp = build_pipeline(raw)
+    for _, proc in nlp.pipeline:
+        if isinstance(proc, TorchPipe):
+            proc.to(device)
+    train_examples = read_corpus(config, T["train_corpus"], nlp, "training")
+    corpus_paths(config, T["dev_corpus"], "development")
+    if checkpoint is None:
+        nlp.initialize(lambda: train_examples)
+    else:
+        nlp.from_disk(checkpoint[0], exclude=["config.cfg"])
+        for _, proc in nlp.pipeline:
+            if isinstance(proc, TorchPipe):
+                proc.to(device)
+    nlp.meta["trftrain"] = library_versions()
+    trainer = Trainer(nlp, T, device, process)
+    stream = BatchStream(train_examples, T["batcher"], seed=T["seed"], max_epochs=T["max_epochs"])
+    run = TrainingRun(nlp, config, raw, T, device, process, trainer, stream, output, stdout=stdout, stderr=stderr)
+    if checkpoint is not None:
+        _restore(run, checkpoint)
+    else:
+        _warn_about_settings(run, train_examples)
+    if process.is_main:
+        run.log_step, run.finalize = T["logger"](nlp, stdout, stderr)
+    return run
+
+
+def _restore(run: TrainingRun, checkpoint) -> None:
+    _, tensors, info, _ = checkpoint
+    run.trainer.load_state_dict({"tensors": tensors, "json": info["optimizers"]})
+    run.trainer.losses.update(restore_losses(info["losses"]))
+    run.stream.load_state_dict(info["stream"])
+    run.state = RunState(**info["state"])
+    restore_rng(tensors, run.process.rank)
+    if run.process.is_main and run.output is not None:
+        truncate_after(run.output.log, run.state.step)
+    run.say(f"Resuming at step {run.state.step} (epoch {run.state.epoch}) from {run.output.checkpoint}.\n")
+
+
+def _warn_about_settings(run: TrainingRun, examples) -> None:
+    for head in run.trainer.heads:
+        if not any(head.has_annotation(eg) for eg in examples):
+            run.warn(Warnings.W301.format(name=head.name))
+    warmup = run.config["training"].get("schedule", {}).get("warmup_steps")
+    if isinstance(warmup, int) and warmup > run.T["max_steps"]:
+        run.warn(Warnings.W302.format(warmup=warmup, steps=run.T["max_steps"]))
+
