@@ -74,6 +74,14 @@ def broadcast_flag(value: bool, process: Process, device: torch.device) -> bool:
     return bool(flag.item())
 
 
+def broadcast_parameters(params: List[torch.nn.Parameter], process: Process) -> None:
+    """Every process starts from rank 0's weights (initialisation draws random numbers)."""
+    if process.distributed:
+        with torch.no_grad():
+            for param in params:
+                dist.broadcast(param.data, src=0)
+
+
 def all_reduce_gradients(params: List[torch.nn.Parameter], process: Process) -> None:
     """Sum every parameter's gradient over processes in one flat buffer per dtype (zeros where a process had none)."""
     if not process.distributed or not params:

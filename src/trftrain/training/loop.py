@@ -190,8 +190,10 @@ def _save_pipeline(run: TrainingRun, scores: Optional[dict], *, also_best: bool)
 
 def save_checkpoint(run: TrainingRun) -> None:
     tensors, info = snapshot(run.trainer, run.state, run.stream, run.process)
-    if run.process.is_main and run.output is not None and all_finite(run.nlp):
-        write_checkpoint(run.output.checkpoint, run.nlp, tensors, info, run.raw.to_str())
+    # Every process's weights are the same, so every process takes the same decision here.
+    if all_finite(run.nlp):
+        if run.process.is_main and run.output is not None:
+            write_checkpoint(run.output.checkpoint, run.nlp, tensors, info, run.raw.to_str())
         run.state.last_checkpoint_step = run.state.step
 
 

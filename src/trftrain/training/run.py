@@ -82,8 +82,7 @@ def setup(config_path: Path, output_dir: Optional[Path], *, overrides: Optional[
         if resume:
             checkpoint = read_checkpoint(output.checkpoint)
             check_config(checkpoint[3], raw, allow_changes)
-    # Each process its own dropout masks; the data order comes from the stream's seed alone.
-    fix_random_seed(T["seed"] + process.rank)
+    fix_random_seed(T["seed"])
     nlp = build_pipeline(raw)
     for _, proc in nlp.pipeline:
         if isinstance(proc, TorchPipe):
@@ -99,6 +98,9 @@ def setup(config_path: Path, output_dir: Optional[Path], *, overrides: Optional[
                 proc.to(device)
     nlp.meta["trftrain"] = library_versions()
     trainer = Trainer(nlp, T, device, process)
+    distributed.broadcast_parameters(trainer.params, process)
+    # Each process draws its own dropout masks; the data order comes from the stream's seed alone.
+    fix_random_seed(T["seed"] + process.rank)
     stream = BatchStream(train_examples, T["batcher"], seed=T["seed"], max_epochs=T["max_epochs"])
     run = TrainingRun(nlp, config, raw, T, device, process, trainer, stream, output, stdout=stdout, stderr=stderr)
     if checkpoint is not None:
