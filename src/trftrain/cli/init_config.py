@@ -27,6 +27,14 @@ def init_config_cli(
 
 
 def init_config(heads, encoder: str, *, gpu: bool = False) -> str:
+    """The config text; the window is cut to what the encoder accepts when its files are on this machine."""
     from ..config_template import render_config
+    from ..encoder.loading import input_limits
+    from ..encoder.settings import sized_for
 
-    return render_config([h.strip() for h in heads if h.strip()], encoder, gpu=gpu)
+    limits = input_limits(encoder)
+    if limits is None:
+        typer.echo(f"ℹ '{encoder}' is not on this machine: window and stride are the defaults; check them against "
+                   "the encoder's maximum input.", err=True)
+    settings = sized_for(*limits) if limits else None
+    return render_config([h.strip() for h in heads if h.strip()], encoder, gpu=gpu, settings=settings)

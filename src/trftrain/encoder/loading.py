@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
-from ..errors import TrftrainError
+from ..errors import Errors, TrftrainError
 
 # Files a Hugging Face model directory needs; "config.json" marks one.
 _MODEL_MARKER = "config.json"
@@ -18,6 +18,9 @@ def resolve_encoder_path(name: str) -> str:
     `model/` folder inside it, holds config.json); otherwise the name is returned as a hub name.
     """
     path = Path(name).expanduser()
+    if not path.exists() and (name.startswith((".", "~", "/")) or name.count("/") > 1 or "\\" in name):
+        # A path, not a hub name ("org/model"): say it is missing rather than failing on the hub.
+        raise TrftrainError(Errors.E701.format(path=path))
     if path.is_dir():
         if not (path / _MODEL_MARKER).exists():
             raise TrftrainError(f"Encoder directory '{path}' has no {_MODEL_MARKER}: point `name` at the folder "
@@ -83,6 +86,23 @@ def load_pretrained(name: str, dropout: Optional[Dict[str, float]] = None, confi
         raise TrftrainError(f"Encoder '{name}' has no fast tokenizer (tokenizer.json); trftrain needs its "
                             "character offsets to align pieces with tokens.")
     return model, tokenizer
+
+
+def input_limits(name: str) -> Optional[Tuple[int, int]]:
+    """(longest input in pieces, special pieces per input) of a local encoder, read from its config and tokenizer
+    files without its weights; None when the name is a hub name (nothing to read offline)."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    from .windows import max_input_length, special_affixes
+
+    location = resolve_encoder_path(name)
+    if not os.path.isdir(location):
+        return None
+    with quiet_transformers():
+        config = AutoConfig.from_pretrained(location, local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=True)
+    prefix, suffix = special_affixes(tokenizer)
+    return max_input_length(config, tokenizer), len(prefix) + len(suffix)
 
 
 def load_saved(directory: Path) -> Tuple[object, object]:

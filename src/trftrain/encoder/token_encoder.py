@@ -17,6 +17,7 @@ from ..alignment import align, pooling_weights
 from ..errors import config_error
 from . import loading
 from .backbone import Backbone, HuggingFaceBackbone
+from .settings import DEFAULT
 from .token_vectors import TokenVectors
 from .windows import max_input_length, special_affixes, window_starts
 
@@ -24,7 +25,8 @@ POOLINGS = ("mean", "first", "last")
 
 
 class TokenEncoder(torch.nn.Module):
-    """name (str): local directory, installed package that ships a model, or hub name.
+    """name (str): local directory, installed package that ships a model, or hub name. The other settings and their
+    defaults: encoder/settings.py.
     window, stride (int): window length and distance between window starts, in pieces (specials excluded).
     pooling (str): how a token's pieces become its vector: "mean", "first" or "last".
     max_padded_pieces (int): budget of padded pieces (specials included) per encoder call. Windows are sorted
@@ -39,9 +41,11 @@ class TokenEncoder(torch.nn.Module):
     config_key (str): where this encoder sits in the config, for error messages.
     """
 
-    def __init__(self, name: str, *, window: int = 128, stride: int = 96, pooling: str = "mean",
-                 max_padded_pieces: int = 1024, attention_dropout: Optional[float] = None,
-                 hidden_dropout: Optional[float] = None, inference_precision: str = "auto",
+    def __init__(self, name: str, *, window: int = DEFAULT.window, stride: int = DEFAULT.stride,
+                 pooling: str = DEFAULT.pooling, max_padded_pieces: int = DEFAULT.max_padded_pieces,
+                 attention_dropout: Optional[float] = DEFAULT.attention_dropout,
+                 hidden_dropout: Optional[float] = DEFAULT.hidden_dropout,
+                 inference_precision: str = DEFAULT.inference_precision,
                  config_key: str = "components.transformer.model"):
         super().__init__()
         if pooling not in POOLINGS:
