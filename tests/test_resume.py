@@ -185,3 +185,22 @@ def test_sigkill_then_resume_gives_the_uninterrupted_weights(tmp_path, tiny_enco
 @pytest.mark.long
 def test_several_sigkills_then_resume_give_the_uninterrupted_weights(tmp_path, tiny_encoder, corpus):
     kill_and_resume(tmp_path, tiny_encoder, corpus, kills=4, seed=7)
+
+
+def test_sigterm_to_the_command_saves_and_exits_143(tmp_path, tiny_encoder, corpus):
+    """What `timeout`, `docker stop` and schedulers send: the command stops after the step, saves, and says so."""
+    config = write_config(tmp_path, tiny_encoder, ["tagger"])
+    out = tmp_path / "run"
+    args = ["train", config, "--output", out] + [a for k, v in {**corpus, "training.max_steps": 100000,
+                                                                "training.eval_frequency": 1}.items()
+                                                  for a in (f"--{k}", v)]
+    process = run_cli(args)
+    deadline = time.time() + 300
+    while time.time() < deadline and not (out / "training_log.jsonl").exists():
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    output = process.communicate(timeout=300)[0].decode()
+    assert process.returncode == 143, output[-2000:]
+    assert "SIGTERM at step" in output and "Saved" in output
+    check_complete_or_absent(out)
+    assert (out / "model-last").exists() and (out / "checkpoint-last").exists()
