@@ -42,6 +42,10 @@ class Errors(metaclass=_Coded):
     # -- E6xx: annotation --------------------------------------------------------------------------------------
 
     # -- E7xx: encoders and pipelines --------------------------------------------------------------------------
+    E700 = ("Refusing to load component '{component}' from bytes: it holds a file named {name}, which is absolute "
+            "or leads outside the component's folder. Load only pipelines you trust, saved by `to_bytes`.")
+    E701 = ("Refusing to load component '{component}' from bytes: expected a map of file names to bytes, found "
+            "{found}. The data is not from `to_bytes` of a trftrain component.")
 
 
 class Warnings(metaclass=_Coded):
