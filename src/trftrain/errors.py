@@ -22,12 +22,13 @@ class Errors(metaclass=_Coded):
     E001 = "Config file not found: '{path}'. Create one with `trftrain init-config`."
     E002 = "Could not parse config '{path}'{where}: {problem}"
     E003 = "Config value `{key}`: {problem}"
-    E004 = ("Config '{path}' has a section [{section}] that trftrain does not know. Known top-level sections: "
-            "{known}.{hint}")
+    E004 = ("Config '{path}'{where} has a section [{section}] that trftrain does not know. Known top-level "
+            "sections: {known}.{hint}")
     E005 = ("Config value `{key}` is not a setting trftrain knows{where}. Known settings of [{section}]: {known}.{hint}")
     E006 = "Override `--{key}`: the config has no section [{section}]."
     E007 = ("`paths.{key}` is empty: give the path of a .spacy file or folder (e.g. --paths.{key} corpus/{key}.spacy). "
             "An empty value would read every .spacy file under the current folder.")
+    E008 = "No path for the corpus [corpora.{corpus}]: set `{key}` (e.g. --{key} corpus/{corpus}.spacy)."
 
     # -- E1xx: corpora and converters --------------------------------------------------------------------------
 

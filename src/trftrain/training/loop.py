@@ -21,6 +21,7 @@ from ..components.head import Head
 from ..components.torch_pipe import TorchPipe
 from ..components.transformer import Transformer
 from ..config import load_config, resolve_training
+from ..config_checks import check_corpus_paths
 from ..encoder.token_vectors import TokenVectors
 from ..errors import TrftrainError
 from ..listener import ListenerBatch, finish_initialization, listeners_of, training_batch
@@ -51,6 +52,7 @@ def build_pipeline(config):
 
 
 def read_corpus(config, dot_name: str, nlp, what: str) -> List[Example]:
+    check_corpus_paths(config)
     section = dot_name.split(".", 1)[1] if dot_name.startswith("corpora.") else dot_name
     block = config.get("corpora", {}).get(section, {})
     paths = block.get("paths") or [block.get("path")]
