@@ -31,6 +31,38 @@ class Errors(metaclass=_Coded):
     E008 = "No path for the corpus [corpora.{corpus}]: set `{key}` (e.g. --{key} corpus/{corpus}.spacy)."
 
     # -- E1xx: corpora and converters --------------------------------------------------------------------------
+    E100 = "Input file not found: '{path}'."
+    E101 = "{path}:{line}: {detail}. Save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8 IN > OUT`)."
+    E102 = "The input holds no documents; nothing was written."
+    E103 = ("The output '{output}' is the input file: converting would overwrite it with binary data. Give another "
+            "output, e.g. '{suggestion}'.")
+    E104 = "--{option} {value}: {problem}"
+    E105 = "{path}:{line}: expected 10 tab-separated columns, found {found}."
+    E106 = "{path}:{line}: bad multiword token range '{value}'."
+    E107 = "{path}:{line}: token id '{value}' out of sequence (expected {expected})."
+    E108 = "{path}:{line}: head '{value}' is not a number."
+    E109 = "{path}:{line}: unknown universal POS tag '{value}'."
+    E110 = ("{path}:{line}: the sentence starting here is not one tree: {problem}. Fix its HEAD column (7), or "
+            "remove the sentence.")
+    E111 = "{path}:{line}: expected a word and an entity tag separated by whitespace."
+    E112 = "{path}:{line}: entity tag '{tag}' is not O, B-TYPE or I-TYPE."
+    E113 = "{path}:{line}: expected at least {needed} columns, found {found}."
+    E114 = ("{path}:{line}: {found} columns where line {first_line} has {expected}: is there a tab inside the text? "
+            "TSV has no quoting: replace the tabs inside texts by spaces, or convert from CSV (quoted fields) or JSONL.")
+    E115 = "{path}:{line}: not valid JSON ({problem})."
+    E116 = "{path}:{line}: expected an object with a \"text\" string, found {found}."
+    E117 = ("{path}:{line}: expected \"cats\" (an object of label: number), \"labels\" (a list of strings) or "
+            "\"label\" (a string).")
+    E118 = ("{path}:{line}: {field} holds {value}, but a label is a string (or a whole number with --labels). Fix "
+            "the record or drop it.")
+    E119 = "{path}:{line}: label '{value}' is not a number below {count} (the label names given)."
+    E120 = "{path}:{line}: expected exactly one label, found {labels}; use --multilabel for several labels per text."
+    E121 = "'{path}' holds no records."
+    E122 = "The output '{output}' is a folder: give a file name, e.g. '{suggestion}'."
+    E123 = ("{path}:{line}: the record holds {char!r}, half of a UTF-16 surrogate pair, which is not a character; "
+            "fix the \\u escape in the input.")
+    E124 = "{path}:{line}: not valid CSV ({problem})."
+    E125 = "{path}:{line}: {problem} ({detail})."
 
     # -- E2xx: packaging ---------------------------------------------------------------------------------------
 

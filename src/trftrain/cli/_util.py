@@ -51,6 +51,7 @@ def user_errors(verbose: bool):
             traceback.print_exc()
         message = str(err).strip() or type(err).__name__
         print(f"✘ {message}", file=sys.stderr)
-        if not verbose:
+        # A coded error already says what to fix; the hint is for the unexpected ones.
+        if not verbose and not isinstance(err, TrftrainError):
             print("  (run with --verbose for the full traceback)", file=sys.stderr)
         raise typer.Exit(1)

@@ -10,47 +10,53 @@ from spacy.parts_of_speech import IDS as POS_IDS
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
+from ..errors import Errors
 from . import malformed, read_lines
+from .trees import tree_problem
 
 N_COLUMNS = 10
 
 
 class Sentence:
+    """One sentence's columns, word by word; first_line: the line of its first word (for messages)."""
+
     def __init__(self):
         self.words, self.spaces, self.lemmas, self.pos, self.tags = [], [], [], [], []
         self.morphs, self.heads, self.deps = [], [], []
+        self.first_line = 0
 
 
 def read_sentences(path: Path) -> Iterator[Sentence]:
+    """Sentences of a CoNLL-U file; one whose heads do not form a single rooted tree is an error naming its line."""
     sentence = Sentence()
     no_space_until = 0  # last word index of a multiword token whose surface form has SpaceAfter=No
     for number, line in enumerate(read_lines(path), start=1):
-        line = line.rstrip("\r")
         if not line.strip():
             if sentence.words:
-                yield sentence
+                yield checked(path, sentence)
             sentence, no_space_until = Sentence(), 0
             continue
         if line.startswith("#"):
             continue
         columns = line.split("\t")
         if len(columns) != N_COLUMNS:
-            raise malformed(path, number, f"expected {N_COLUMNS} tab-separated columns, found {len(columns)}.")
+            raise malformed(path, number, Errors.E105, found=len(columns))
         token_id, form, lemma, upos, xpos, feats, head, deprel, _, misc = columns
+        sentence.first_line = sentence.first_line or number
         if "." in token_id:
             continue
         if "-" in token_id:
             first, _, last = token_id.partition("-")
             if not (first.isdigit() and last.isdigit()):
-                raise malformed(path, number, f"bad multiword token range '{token_id}'.")
+                raise malformed(path, number, Errors.E106, value=token_id)
             no_space_until = int(last) if "SpaceAfter=No" in misc else -int(last)
             continue
         if not token_id.isdigit() or int(token_id) != len(sentence.words) + 1:
-            raise malformed(path, number, f"token id '{token_id}' out of sequence (expected {len(sentence.words) + 1}).")
+            raise malformed(path, number, Errors.E107, value=token_id, expected=len(sentence.words) + 1)
         if head != "_" and not head.isdigit():
-            raise malformed(path, number, f"head '{head}' is not a number.")
+            raise malformed(path, number, Errors.E108, value=head)
         if upos not in ("_", "") and upos not in POS_IDS:
-            raise malformed(path, number, f"unknown universal POS tag '{upos}'.")
+            raise malformed(path, number, Errors.E109, value=upos)
         index = int(token_id)
         inside_mwt = abs(no_space_until) > index
         if abs(no_space_until) == index:
@@ -66,7 +72,17 @@ def read_sentences(path: Path) -> Iterator[Sentence]:
         sentence.heads.append(None if head == "_" else int(head))
         sentence.deps.append("" if deprel == "_" else deprel)
     if sentence.words:
-        yield sentence
+        yield checked(path, sentence)
+
+
+def checked(path: Path, sentence: Sentence) -> Sentence:
+    """The sentence, if its heads (when it has them all) form one tree. spaCy would otherwise resolve a head
+    outside the sentence against the whole doc and attach the word to another sentence, and keep cycles."""
+    if all(head is not None for head in sentence.heads):
+        problem = tree_problem([head - 1 if head else None for head in sentence.heads])
+        if problem:
+            raise malformed(path, sentence.first_line, Errors.E110, problem=problem)
+    return sentence
 
 
 def conllu_to_docs(path: Path, n_sents: int = 10, vocab=None) -> Iterator[Doc]:
