@@ -52,6 +52,19 @@ def test_conllu_good_trees_still_convert_with_sentences_in_place(tmp_path):
     assert [s.start for s in doc.sents] == [0, 3, 4] and [t.head.i for t in doc] == [1, 1, 1, 3, 5, 5, 5]
 
 
+def test_conllu_partial_parses_keep_every_sentence_boundary(tmp_path):
+    """Found by the fuzzer: a root without DEPREL, or an unparsed sentence beside parsed ones, made spaCy join
+    sentences (a word without a relation reads as one without a head)."""
+    unlabelled_root = conllu(GOOD).replace("\t0\troot", "\t0\t_")
+    unparsed = conllu(GOOD).replace("\t2\tdep", "\t_\t_").replace("\t0\troot", "\t_\t_")
+    path = tmp_path / "partial.conllu"
+    path.write_text(conllu(GOOD) + "\n" + unlabelled_root + "\n" + unparsed + "\n" + conllu(GOOD))
+    convert(path, tmp_path / "out.spacy", "conllu")
+    docs = read(tmp_path / "out.spacy")
+    assert [[len(s) for s in doc.sents] for doc in docs] == [[3, 3], [3], [3]]
+    assert [t.dep_ for t in docs[0]] == ["dep", "root", "dep"] * 2 and not docs[1].has_annotation("DEP")
+
+
 def test_debug_data_reports_docs_whose_sentences_are_not_trees(tmp_path, tiny_encoder):
     from trftrain.debug_data import debug_data
 
@@ -64,9 +77,10 @@ def test_debug_data_reports_docs_whose_sentences_are_not_trees(tmp_path, tiny_en
     config = write_config(tmp_path, tiny_encoder, ["parser"])
     report = debug_data(config, {"paths.train": str(tmp_path / "train.spacy"), "paths.dev": str(tmp_path / "dev.spacy")})
     (error,) = [e for e in report["errors"] if "not one tree" in e]
-    assert error.startswith("2 sentences of the training data are not one tree each")
-    assert "doc 1, sentence 1: a cycle: 1 -> 2 -> 1" in error
-    assert "doc 2, sentence 2: word 1 ('c') is a root with the relation 'nsubj'" in error
+    assert error.startswith("1 sentences of the training data are not one tree each: doc 1, sentence 1: a cycle: "
+                            "1 -> 2 -> 1.")
+    (warning,) = [w for w in report["warnings"] if "relation other than root" in w]
+    assert "doc 2, sentence 2: word 1 ('c') is a root with the relation 'nsubj'" in warning
 
 
 def test_conll_ner_without_docstart_is_grouped_and_says_so(tmp_path):

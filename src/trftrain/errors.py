@@ -38,14 +38,14 @@ class Errors(metaclass=_Coded):
             "output, e.g. '{suggestion}'.")
     E104 = "--{option} {value}: {problem}"
     E105 = "{path}:{line}: expected 10 tab-separated columns, found {found}."
-    E106 = "{path}:{line}: bad multiword token range '{value}'."
-    E107 = "{path}:{line}: token id '{value}' out of sequence (expected {expected})."
-    E108 = "{path}:{line}: head '{value}' is not a number."
-    E109 = "{path}:{line}: unknown universal POS tag '{value}'."
+    E106 = "{path}:{line}: bad multiword token range {value!r}."
+    E107 = "{path}:{line}: token id {value!r} out of sequence (expected {expected})."
+    E108 = "{path}:{line}: head {value!r} is not a number."
+    E109 = "{path}:{line}: unknown universal POS tag {value!r}."
     E110 = ("{path}:{line}: the sentence starting here is not one tree: {problem}. Fix its HEAD column (7), or "
             "remove the sentence.")
     E111 = "{path}:{line}: expected a word and an entity tag separated by whitespace."
-    E112 = "{path}:{line}: entity tag '{tag}' is not O, B-TYPE or I-TYPE."
+    E112 = "{path}:{line}: entity tag {tag!r} is not O, B-TYPE or I-TYPE."
     E113 = "{path}:{line}: expected at least {needed} columns, found {found}."
     E114 = ("{path}:{line}: {found} columns where line {first_line} has {expected}: is there a tab inside the text? "
             "TSV has no quoting: replace the tabs inside texts by spaces, or convert from CSV (quoted fields) or JSONL.")
@@ -55,14 +55,17 @@ class Errors(metaclass=_Coded):
             "\"label\" (a string).")
     E118 = ("{path}:{line}: {field} holds {value}, but a label is a string (or a whole number with --labels). Fix "
             "the record or drop it.")
-    E119 = "{path}:{line}: label '{value}' is not a number below {count} (the label names given)."
+    E119 = "{path}:{line}: label {value!r} is not a number below {count} (the label names given)."
     E120 = "{path}:{line}: expected exactly one label, found {labels}; use --multilabel for several labels per text."
     E121 = "'{path}' holds no records."
     E122 = "The output '{output}' is a folder: give a file name, e.g. '{suggestion}'."
     E123 = ("{path}:{line}: the record holds {char!r}, half of a UTF-16 surrogate pair, which is not a character; "
             "fix the \\u escape in the input.")
     E124 = "{path}:{line}: not valid CSV ({problem})."
-    E125 = "{path}:{line}: {problem} ({detail})."
+    E125 = "{path}:{line}: the FORM column (2) is empty; a word needs at least one character."
+    E126 = ("{path}:{line}: FEATS {value!r} is not a list of Feature=Value pairs separated by | (e.g. "
+            "Number=Sing|Person=3), or _ for none.")
+    E127 = "'{path}' holds no documents; nothing was written."
 
     # -- E2xx: packaging ---------------------------------------------------------------------------------------
 

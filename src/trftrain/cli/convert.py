@@ -56,6 +56,7 @@ def convert(input_path: Path, output: Path, file_format: str, *, n_sents: Option
     from ..convert.conll2003 import conll_ner_to_docs
     from ..convert.conllu import conllu_to_docs
     from ..convert.textcat import parse_label_names, textcat_to_docs
+    from ..errors import Errors, TrftrainError
 
     check_options(input_path, output, n_sents=n_sents, text_column=text_column, label_column=label_column,
                   delimiter=delimiter)
@@ -69,6 +70,8 @@ def convert(input_path: Path, output: Path, file_format: str, *, n_sents: Option
                                delimiter=delimiter, multilabel=multilabel, label_names=parse_label_names(labels),
                                skip_header=skip_header)
     docs = list(docs)
+    if not docs:
+        raise TrftrainError(Errors.E127.format(path=input_path))
     notes.extend(label_summary(docs))
     return write_docbin(docs, output)
 

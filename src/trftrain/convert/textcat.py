@@ -6,6 +6,7 @@ column holds several labels separated by commas; labels not named are 0.0.
 import csv
 import io
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator, List, Optional, Sequence, Tuple
 
@@ -105,7 +106,7 @@ def textcat_to_docs(path: Path, *, file_format: str = "tsv", text_column: int = 
 
     label_names (Sequence[str]): names for labels given as numbers (label i -> label_names[i]); all known labels.
     """
-    nlp = English()
+    nlp = _english()
     records = list(read_rows(path, file_format, text_column, label_column, delimiter))
     if skip_header and records:
         records = records[1:]
@@ -128,6 +129,12 @@ def textcat_to_docs(path: Path, *, file_format: str = "tsv", text_column: int = 
         yield doc
     if not parsed:
         raise TrftrainError(Errors.E121.format(path=path))
+
+
+@lru_cache(maxsize=1)
+def _english():
+    """spaCy's English tokenizer, built once: building it takes longer than converting a small file."""
+    return English()
 
 
 def parse_label_names(value: Optional[str]) -> Optional[List[str]]:

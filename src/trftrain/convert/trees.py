@@ -41,20 +41,24 @@ def find_cycle(heads: Sequence[Optional[int]]) -> List[int]:
 
 def doc_tree_problems(doc) -> List[str]:
     """'sentence j: problem' for every sentence of a parsed Doc whose heads are not one tree inside it. Sentences
-    without relations (missing annotation in a partly parsed doc) are skipped.
+    with a word without a relation are skipped: spaCy reads it as a word whose head is unknown.
 
     doc (Doc): a gold document, as a .spacy corpus holds it.
     """
     problems = []
     for j, sentence in enumerate(doc.sents):
-        if not any(token.dep_ for token in sentence):
-            continue
-        heads = [None if token.head.i == token.i else token.head.i - sentence.start for token in sentence]
-        problem = tree_problem(heads)
-        if problem is None:
-            odd = [f"word {token.i - sentence.start + 1} ('{token.text}') is a root with the relation '{token.dep_}'"
-                   for token in sentence if token.head.i == token.i and token.dep_.lower() not in ("root", "")]
-            problem = odd[0] + " (its own head?)" if odd else None
-        if problem:
-            problems.append(f"sentence {j + 1}: {problem}")
+        if all(token.dep_ for token in sentence):
+            heads = [None if token.head.i == token.i else token.head.i - sentence.start for token in sentence]
+            problem = tree_problem(heads)
+            if problem:
+                problems.append(f"sentence {j + 1}: {problem}")
     return problems
+
+
+def odd_roots(doc) -> List[str]:
+    """'sentence j: ...' for roots whose relation is not root: in a Doc a root is a word that is its own head, so a
+    self-loop of the source (a word headed by itself as nsubj) survives conversion only as such a root."""
+    return [f"sentence {j + 1}: word {token.i - sentence.start + 1} ('{token.text}') is a root with the relation "
+            f"'{token.dep_}' (its own head?)"
+            for j, sentence in enumerate(doc.sents) for token in sentence
+            if token.head.i == token.i and token.dep_.lower() not in ("root", "")]
