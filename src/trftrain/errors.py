@@ -68,6 +68,15 @@ class Errors(metaclass=_Coded):
     E127 = "'{path}' holds no documents; nothing was written."
 
     # -- E2xx: packaging ---------------------------------------------------------------------------------------
+    E200 = ("Invalid package name '{name}': use lowercase letters, digits and underscores, starting with a letter "
+            "(e.g. en_trf_tagger).")
+    E201 = ("Package name '{name}' is taken by a Python module or library: installing the pipeline would replace it. "
+            "Choose another name, e.g. {suggestion}.")
+    E202 = "Invalid version '{version}': use a PEP 440 version such as 1.0.0, 1.0.0rc1 or 2.0.post1."
+    E203 = "'{model}' is not a saved pipeline (config.cfg and meta.json missing); give e.g. training/model-best."
+    E204 = "The output folder '{outdir}' is a file: give a folder for the wheel, e.g. '{suggestion}'."
+    E205 = "Building the wheel failed:\n{output}"
+    E206 = "pip reported success but no wheel for {name} {version} is in '{outdir}'."
 
     # -- E3xx: training and checkpoints ------------------------------------------------------------------------
 
