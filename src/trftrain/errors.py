@@ -91,6 +91,10 @@ class Errors(metaclass=_Coded):
             "or leads outside the component's folder. Load only pipelines you trust, saved by `to_bytes`.")
     E701 = ("Refusing to load component '{component}' from bytes: expected a map of file names to bytes, found "
             "{found}. The data is not from `to_bytes` of a trftrain component.")
+    E702 = ("Component '{component}' is an exclusive text classifier with the single label '{label}': every text "
+            "would get it with probability 1, so it learns nothing and scores 100. Give it two or more labels (in "
+            "the training data's cats or in [initialize.components.{component}] labels), or use the factory "
+            "trftrain_textcat_multilabel for a yes/no label.")
 
 
 class Warnings(metaclass=_Coded):

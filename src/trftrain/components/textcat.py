@@ -7,6 +7,7 @@ from spacy.pipeline.textcat import textcat_score
 from spacy.pipeline.textcat_multilabel import textcat_multilabel_score
 
 from ..encoder.token_vectors import TokenVectors
+from ..errors import Errors, TrftrainError
 from .head import Head
 
 
@@ -24,6 +25,12 @@ class TextClassifier(Head):
 
     def collect_labels(self, examples) -> List[str]:
         return sorted({label for eg in examples for label in eg.reference.cats})
+
+    def initialize(self, get_examples, *, nlp=None, labels=None) -> None:
+        super().initialize(get_examples, nlp=nlp, labels=labels)
+        if not self.multi_label and len(self.label_list) < 2:
+            # A softmax over one label is 1.0 whatever the text: nothing to learn, and a perfect score.
+            raise TrftrainError(Errors.E702.format(component=self.name, label=self.label_list[0]))
 
     def logits(self, vectors: TokenVectors) -> torch.Tensor:
         return self.model(vectors.data, vectors.doc_index(), len(vectors.lengths)).float()
