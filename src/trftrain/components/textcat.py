@@ -74,13 +74,14 @@ class TextClassifier(Head):
     def _score_annotated(self, scorer, examples, **kwargs) -> dict:
         """Score the docs whose gold cats name one of this head's labels. In a dev set drawn from several
         corpora the others carry no cats for this head, and spaCy's exclusive scorer would count every
-        prediction on them as a false positive. None, like other heads, when no doc is annotated."""
+        prediction on them as a false positive. Nothing (no keys) when no doc is annotated: the cats_* keys are
+        shared by every classifier of a pipeline, and zeros from one without data would replace the scores of
+        another that has them."""
         labels = set(self.label_list)
         annotated = [eg for eg in examples if labels.intersection(eg.reference.cats)]
-        scores = scorer(annotated, labels=self.label_list, threshold=self.threshold, **kwargs)
         if not annotated:
-            scores["cats_score"] = None
-        return scores
+            return {}
+        return scorer(annotated, labels=self.label_list, threshold=self.threshold, **kwargs)
 
 
 class MultiLabelTextClassifier(TextClassifier):
