@@ -29,6 +29,10 @@ class Errors(metaclass=_Coded):
     E007 = ("`paths.{key}` is empty: give the path of a .spacy file or folder (e.g. --paths.{key} corpus/{key}.spacy). "
             "An empty value would read every .spacy file under the current folder.")
     E008 = "No path for the corpus [corpora.{corpus}]: set `{key}` (e.g. --{key} corpus/{corpus}.spacy)."
+    E009 = "--{option} {value}: {problem}"
+    E010 = "Evaluation data not found: '{path}'."
+    E011 = "'{model}' is not a pipeline folder (no config.cfg); give e.g. training/model-best."
+    E012 = "'{path}' holds no documents."
 
     # -- E1xx: corpora and converters --------------------------------------------------------------------------
     E100 = "Input file not found: '{path}'."
@@ -95,6 +99,8 @@ class Errors(metaclass=_Coded):
             "would get it with probability 1, so it learns nothing and scores 100. Give it two or more labels (in "
             "the training data's cats or in [initialize.components.{component}] labels), or use the factory "
             "trftrain_textcat_multilabel for a yes/no label.")
+    E703 = ("Encoder folder not found: '{path}'. Point `components.transformer.model.name` at the folder that holds "
+            "the Hugging Face config.json, weights and tokenizer, an installed encoder package, or a hub name.")
 
 
 class Warnings(metaclass=_Coded):

@@ -8,8 +8,9 @@ from typing import Dict, List, Optional
 
 import typer
 
-app = typer.Typer(name="trftrain", add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
-                  help="Train, evaluate and package spaCy pipelines with one shared transformer.")
+# Plain help (rich_markup_mode=None): Rich's tables cut long option names ("--label-colu…") in narrow terminals.
+app = typer.Typer(name="trftrain", add_completion=False, rich_markup_mode=None, no_args_is_help=True,
+                  pretty_exceptions_show_locals=False, help="Train, evaluate and package spaCy pipelines with one shared transformer.")
 OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
@@ -29,10 +30,10 @@ def import_code(path: Optional[Path]) -> None:
         return
     from spacy.util import import_file
 
-    from ..errors import TrftrainError
+    from ..errors import Errors, TrftrainError
 
     if not Path(path).is_file():
-        raise TrftrainError(f"--code file not found: '{path}'.")
+        raise TrftrainError(Errors.E009.format(option="code", value=path, problem="no such file."))
     import_file("trftrain_user_code", path)
 
 
