@@ -28,7 +28,7 @@ def evaluate_pipeline(model: str, data: Path, *, gpu_id: int = -1, batch_size: i
     from .training.loop import select_device
 
     if precision is not None and precision not in SETTINGS:
-        raise TrftrainError(Errors.E009.format(option="precision", value=precision,
+        raise TrftrainError(Errors.E009.format(option="precision", value=f"'{precision}'",
                                                problem=f"use one of {', '.join(SETTINGS)}."))
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         # 0 scored nothing and printed a table of zeros; a negative size failed inside itertools.
