@@ -30,11 +30,12 @@ demo: setup
 	$(BIN)/trftrain package training/demo/model-best training/demo/dist --name en_trftrain_demo --version 0.1.0
 	$(BIN)/python scripts/check_wheel.py training/demo/dist/en_trftrain_demo-0.1.0-py3-none-any.whl en_trftrain_demo training/demo/model-best --scratch training/demo/scratch-env
 
-# The default suite: CPU, offline, tiny random encoders. Slow tests (wheel install) are included.
+# The default suite: CPU, offline, tiny random encoders. Slow tests (wheel install) are included; the converter
+# fuzzing runs a small fixed sample here and thousands of inputs in test-all.
 test: setup
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not gpu and not real_encoder and not long"
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not gpu and not real_encoder and not long and not fuzz"
 
-# Everything, including tests that use the real MiniLM weights and (where a GPU exists) CUDA.
+# Everything, including tests that use the real MiniLM weights, (where a GPU exists) CUDA, and the converter fuzzing.
 test-all: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 

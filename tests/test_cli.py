@@ -104,7 +104,7 @@ def test_error_paths(tmp_path, tiny_encoder, corpus, trained):
     assert "holds no documents" in error_of(run("train", config, "--paths.train", tmp_path / "empty.spacy",
                                                 "--paths.dev", corpus[1]))
     assert "Invalid package name" in error_of(run("package", trained / "model-best", tmp_path, "--name", "Bad-Name"))
-    assert "Invalid version" in error_of(run("package", trained / "model-best", tmp_path, "--name", "ok", "--version", "1"))
+    assert "Invalid version" in error_of(run("package", trained / "model-best", tmp_path, "--name", "ok", "--version", "abc"))
     malformed = tmp_path / "broken.cfg"
     malformed.write_text("[nlp\nlang = en")
     assert "Could not parse config" in error_of(run("train", malformed))

@@ -77,5 +77,5 @@ def load_config_text(text: str):
 def test_init_config_refuses_a_missing_encoder_folder(tmp_path):
     from trftrain.errors import TrftrainError
 
-    with pytest.raises(TrftrainError, match=r"\[E701\]"):
+    with pytest.raises(TrftrainError, match=r"\[E703\]"):
         init_config(["tagger"], str(tmp_path / "no" / "such" / "encoder"))

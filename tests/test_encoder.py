@@ -5,6 +5,7 @@ import warnings
 import pytest
 import spacy
 import torch
+import transformers
 
 from trftrain.encoder.token_encoder import TokenEncoder
 from trftrain.errors import TrftrainError
@@ -25,17 +26,35 @@ def test_one_vector_per_token_and_long_texts_whole(tiny_encoders, family, caplog
     enc = encoder(tiny_encoders[family])
     long_text = "Apple didn't buy the startup in Berlin's old town, said Anna. " * 30  # many times the 40-piece limit
     docs = [nlp(long_text), nlp("short one"), nlp(""), nlp("   \n\t "), nlp("🙂")]
-    with caplog.at_level(logging.WARNING), warnings.catch_warnings():
-        warnings.simplefilter("error")
-        with torch.inference_mode():
-            out = enc(docs)
+    n_pieces = len(enc.tokenizer(long_text, add_special_tokens=False, verbose=False)["input_ids"])
+    seen = []
+    enc.backbone.model.register_forward_hook(
+        lambda module, args, kwargs, out: seen.append(kwargs["attention_mask"].sum(1).tolist()), with_kwargs=True)
+    # transformers' logger does not pass records to the root logger, where caplog listens: while this test runs
+    # it does, so that a "sequence length is longer than" (truncation) warning would fail it.
+    transformers.utils.logging.enable_propagation()
+    try:
+        with caplog.at_level(logging.WARNING), warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with torch.inference_mode():
+                out = enc(docs)
+    finally:
+        transformers.utils.logging.disable_propagation()
     assert out.lengths == [len(d) for d in docs]
     assert out.data.shape == (sum(len(d) for d in docs), 32)
-    assert not [r for r in caplog.records if "sequence length" in r.getMessage()]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], [r.getMessage() for r in caplog.records]
     assert torch.isfinite(out.data).all()
-    # Pieces-carrying tokens get non-zero vectors, wherever they are in the long text.
+    # Every piece of the long text reached the encoder: windows (specials excluded) hold at least all its pieces,
+    # and no window is longer than the encoder takes.
+    n_special = len(enc.backbone.prefix) + len(enc.backbone.suffix)
+    lengths = [n for call in seen for n in call]
+    assert sum(n - n_special for n in lengths) >= n_pieces > 16 and max(lengths) <= 16 + n_special
+    # Pieces-carrying tokens get non-zero vectors, wherever they are in the long text, and the end of the long text
+    # is encoded from its own pieces: its last sentence differs from the same words at its start.
     per_doc = out.per_doc()
     assert (per_doc[0].abs().sum(1) > 0).all()
+    sentence = len(nlp("Apple didn't buy the startup in Berlin's old town, said Anna. "))
+    assert not torch.allclose(per_doc[0][-sentence:], per_doc[0][:sentence])
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -111,8 +130,20 @@ def test_missing_local_encoder_is_a_clear_error(tmp_path):
         TokenEncoder(str(tmp_path / "empty")).load_pretrained()
 
 
-def test_configs_saved_with_the_old_window_cap_still_resolve():
-    from trftrain.registry import transformer_v1
+def test_configs_saved_with_the_old_window_cap_still_resolve(tmp_path, tiny_encoders):
+    """Pipelines saved before max_padded_pieces replaced max_windows_per_forward carry the old key: they load,
+    and the encoder takes the default budget."""
+    from pipelines import build, write_config
 
-    enc = transformer_v1("some-encoder", max_windows_per_forward=64)
-    assert enc.max_padded_pieces == 1024
+    config = write_config(tmp_path, tiny_encoders["wordpiece"], ["tagger"])
+    nlp, _, _ = build(config)
+    nlp.to_disk(tmp_path / "saved")
+    saved = (tmp_path / "saved" / "config.cfg").read_text()
+    old = saved.replace("max_padded_pieces = 1024\n", "").replace("max_windows_per_forward = null", "max_windows_per_forward = 64")
+    assert "max_padded_pieces" not in old and "max_windows_per_forward = 64" in old
+    (tmp_path / "saved" / "config.cfg").write_text(old)
+    loaded = spacy.load(tmp_path / "saved")
+    assert loaded.config["components"]["transformer"]["model"]["max_windows_per_forward"] == 64
+    assert loaded.get_pipe("transformer").encoder.max_padded_pieces == 1024
+    text = "Anna lives in Berlin."
+    assert [t.tag_ for t in loaded(text)] == [t.tag_ for t in nlp(text)]

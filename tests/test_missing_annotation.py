@@ -41,17 +41,24 @@ def test_missing_annotation_contributes_no_loss(tmp_path, tiny_encoder):
 def test_two_classifiers_keep_each_others_cats_and_score_only_their_docs(tmp_path, tiny_encoder):
     """textcat (POS/NEG) and textcat_multilabel (PLACE/...) in one pipeline, scored on a dev set where most docs
     carry neither: the second classifier used to replace the first's doc.cats, which crashed spaCy's scorer."""
-    nlp, _, _ = build(write_config(tmp_path, tiny_encoder, ["tagger", "textcat", "textcat_multilabel"]),
-                      examples_factory=mixed_examples)
+    nlp, trainer, examples = build(write_config(tmp_path, tiny_encoder, ["tagger", "textcat", "textcat_multilabel"]),
+                                   examples_factory=mixed_examples)
+    # The one cats doc is POS: a few steps make textcat say POS for every doc, so that its score is known exactly.
+    trainer.train_mode()
+    for step in range(10):
+        trainer.step([examples], step)
     doc = nlp("a nice day")
     assert {"POS", "NEG", "PLACE", "BUSINESS", "ANIMAL"} <= set(doc.cats)
     dev = mixed_examples(nlp)
     scores = nlp.evaluate(dev)  # crashed in spaCy's scorer before
     predicted = [Example(nlp(eg.predicted.copy()), eg.reference) for eg in dev]
+    assert all(eg.predicted.cats["POS"] > 0.5 for eg in predicted)
+    # Only the one cats doc counts: POS predicted, POS gold, so precision and recall are 1. Scoring the 4 docs
+    # without cats as well would add a false positive each: precision 1/5.
     textcat_scores = nlp.get_pipe("textcat").score(predicted)
-    alone = nlp.get_pipe("textcat").score([eg for eg in predicted if eg.reference.cats])
-    # Only the one cats doc counts for textcat: right or wrong, never diluted by false positives on the others.
-    assert textcat_scores["cats_micro_p"] == alone["cats_micro_p"] and textcat_scores["cats_micro_p"] in (0.0, 1.0)
-    assert scores["cats_micro_p"] in (0.0, 1.0)
-    # No doc with the multi-label head's labels: its score is unknown (None), not 0.
-    assert nlp.get_pipe("textcat_multilabel").score(predicted)["cats_score"] is None
+    assert (textcat_scores["cats_micro_p"], textcat_scores["cats_micro_r"]) == (1.0, 1.0)
+    assert textcat_scores["cats_f_per_type"] == {"NEG": {"p": 0.0, "r": 0.0, "f": 0.0},
+                                                 "POS": {"p": 1.0, "r": 1.0, "f": 1.0}}
+    # The multi-label head has no doc with its labels: it scores nothing, and leaves textcat's numbers in place.
+    assert nlp.get_pipe("textcat_multilabel").score(predicted) == {}
+    assert scores["cats_micro_p"] == 1.0 and scores["cats_f_per_type"]["POS"]["p"] == 1.0

@@ -10,6 +10,7 @@ from .components.head import Head
 from .components.textcat import TextClassifier
 from .components.transformer import Transformer
 from .config import load_config, resolve_training
+from .convert.trees import doc_tree_problems, odd_roots
 from .encoder.loading import quiet_transformers, resolve_encoder_path
 from .runtime import build_pipeline, read_corpus
 
@@ -29,6 +30,8 @@ def debug_data(config_path, overrides=None) -> Dict[str, List[str]]:
     empty = sum(1 for eg in train if len(eg.reference) == 0)
     if empty:
         warn(f"{empty} training docs are empty and teach nothing.")
+    _check_trees(train, "training", error, warn)
+    _check_trees(dev, "development", error, warn)
     for name, proc in nlp.pipeline:
         if isinstance(proc, Head):
             pinned = config.get("initialize", {}).get("components", {}).get(name, {}).get("labels")
@@ -71,6 +74,25 @@ def _check_head(name, head: Head, train, dev, info, warn, error, pinned=None) ->
     rare = [label for label, n in counts.items() if n < 5]
     if rare:
         warn(f"[{name}] {len(rare)} labels occur fewer than 5 times in training: {', '.join(sorted(rare)[:10])}")
+
+
+def _check_trees(examples, what: str, error, warn, shown: int = 5) -> None:
+    """Parses whose sentences are not one tree each (cycles, heads in another sentence, several roots), which a
+    parser cannot learn from and the scorer cannot score; and roots with another relation than root."""
+    broken, odd = [], []
+    for i, eg in enumerate(examples):
+        if eg.reference.has_annotation("DEP"):
+            broken.extend(f"doc {i}, {problem}" for problem in doc_tree_problems(eg.reference))
+            odd.extend(f"doc {i}, {problem}" for problem in odd_roots(eg.reference))
+    if broken:
+        error(f"{len(broken)} sentences of the {what} data are not one tree each: {_some(broken, shown)}. Fix the "
+              "HEAD column in the source and convert again (`trftrain convert` names the line).")
+    if odd:
+        warn(f"{len(odd)} roots of the {what} data have a relation other than root: {_some(odd, shown)}.")
+
+
+def _some(items: List[str], shown: int) -> str:
+    return "; ".join(items[:shown]) + (f"; and {len(items) - shown} more" if len(items) > shown else "")
 
 
 def _check_pieces(transformer: Transformer, train, info, warn) -> None:

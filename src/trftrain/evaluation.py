@@ -1,10 +1,10 @@
 """Score a pipeline on gold data with spaCy's scorers and render the scores as tables per task."""
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import srsly
 
-from .errors import TrftrainError
+from .errors import Errors, TrftrainError
 from .precision import SETTINGS
 
 SECTIONS = [
@@ -28,11 +28,16 @@ def evaluate_pipeline(model: str, data: Path, *, gpu_id: int = -1, batch_size: i
     from .runtime import select_device
 
     if precision is not None and precision not in SETTINGS:
-        raise TrftrainError(f"--precision '{precision}' is not one of {', '.join(SETTINGS)}.")
+        raise TrftrainError(Errors.E009.format(option="precision", value=f"'{precision}'",
+                                               problem=f"use one of {', '.join(SETTINGS)}."))
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        # 0 scored nothing and printed a table of zeros; a negative size failed inside itertools.
+        raise TrftrainError(Errors.E009.format(option="batch-size", value=batch_size,
+                                               problem="give the number of docs per batch, 1 or more."))
     if not Path(data).exists():
-        raise TrftrainError(f"Evaluation data not found: '{data}'.")
+        raise TrftrainError(Errors.E010.format(path=data))
     if Path(model).exists() and not (Path(model) / "config.cfg").exists():
-        raise TrftrainError(f"'{model}' is not a pipeline folder (no config.cfg); give e.g. training/model-best.")
+        raise TrftrainError(Errors.E011.format(model=model))
     device = select_device(gpu_id)
     nlp = spacy.load(model)
     to_device(nlp, device)
@@ -44,12 +49,31 @@ def evaluate_pipeline(model: str, data: Path, *, gpu_id: int = -1, batch_size: i
         quantize_int8(nlp)
     examples = list(Corpus(data)(nlp))
     if not examples:
-        raise TrftrainError(f"'{data}' holds no documents.")
+        raise TrftrainError(Errors.E012.format(path=data))
     scores = nlp.evaluate(examples, batch_size=batch_size)
     scores["words_per_second"] = scores.pop("speed", None)
+    scores["not_scored"] = unannotated_heads(nlp, examples)
     if output is not None:
         srsly.write_json(output, scores)
     return scores
+
+
+def unannotated_heads(nlp, examples) -> List[str]:
+    """Names of the heads that no gold doc carries annotation for: their scores are unknown, not zero."""
+    from .components.head import Head
+    from .components.textcat import TextClassifier
+
+    missing = []
+    for name, proc in nlp.pipeline:
+        if isinstance(proc, TextClassifier):
+            annotated = any(set(proc.label_list).intersection(eg.reference.cats) for eg in examples)
+        elif isinstance(proc, Head):
+            annotated = any(any(proc.gold_labels(eg)) for eg in examples)
+        else:
+            continue
+        if not annotated:
+            missing.append(name)
+    return missing
 
 
 def _percent(value) -> str:
@@ -71,6 +95,8 @@ def render_scores(scores: dict) -> str:
                 if isinstance(values, dict):
                     cells = "  ".join(f"{k.upper()} {_percent(v):>6}" for k, v in values.items())
                     lines.append(f"  {label:<16} {cells}")
+    if scores.get("not_scored"):
+        lines.append(f"\nNot scored (the data has no annotation for them): {', '.join(scores['not_scored'])}")
     if scores.get("words_per_second"):
         lines.append(f"\nSpeed: {scores['words_per_second']:,.0f} words/s")
     return "\n".join(lines)

@@ -6,6 +6,7 @@ import torch
 from spacy.training import Example
 from spacy.util import load_model_from_config, resolve_dot_names
 
+from .config_checks import check_corpus_paths
 from .errors import Errors, TrftrainError
 
 
@@ -29,6 +30,7 @@ def build_pipeline(config):
 
 def corpus_paths(config, dot_name: str, what: str) -> List[str]:
     """The paths a corpus reader of the config will read, checked: set, not empty, existing."""
+    check_corpus_paths(config)
     section = dot_name.split(".", 1)[1] if dot_name.startswith("corpora.") else dot_name
     block = config.get("corpora", {}).get(section, {})
     paths = block.get("paths") or [block.get("path")]

@@ -8,8 +8,9 @@ from typing import Dict, List, Optional
 
 import typer
 
-app = typer.Typer(name="trftrain", add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
-                  help="Train, evaluate and package spaCy pipelines with one shared transformer.")
+# Plain help (rich_markup_mode=None): Rich's tables cut long option names ("--label-colu…") in narrow terminals.
+app = typer.Typer(name="trftrain", add_completion=False, rich_markup_mode=None, no_args_is_help=True,
+                  pretty_exceptions_show_locals=False, help="Train, evaluate and package spaCy pipelines with one shared transformer.")
 OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
@@ -29,10 +30,10 @@ def import_code(path: Optional[Path]) -> None:
         return
     from spacy.util import import_file
 
-    from ..errors import TrftrainError
+    from ..errors import Errors, TrftrainError
 
     if not Path(path).is_file():
-        raise TrftrainError(f"--code file not found: '{path}'.")
+        raise TrftrainError(Errors.E009.format(option="code", value=path, problem="no such file."))
     import_file("trftrain_user_code", path)
 
 
@@ -51,6 +52,7 @@ def user_errors(verbose: bool):
             traceback.print_exc()
         message = str(err).strip() or type(err).__name__
         print(f"✘ {message}", file=sys.stderr)
-        if not verbose:
+        # A coded error already says what to fix; the hint is for the unexpected ones.
+        if not verbose and not isinstance(err, TrftrainError):
             print("  (run with --verbose for the full traceback)", file=sys.stderr)
         raise typer.Exit(1)

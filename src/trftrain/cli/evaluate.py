@@ -14,7 +14,7 @@ def evaluate_cli(
     data: Annotated[Path, typer.Argument(help="Gold data: a .spacy file or a folder of them.")],
     gpu: Annotated[int, typer.Option("--gpu", "-g", help="CUDA device id; -1 for CPU.")] = -1,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the scores here as JSON.")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", "-b")] = 64,
+    batch_size: Annotated[int, typer.Option("--batch-size", "-b", help="Docs per batch, 1 or more.")] = 64,
     int8: Annotated[bool, typer.Option("--int8", help="Quantize the encoder to int8 first (CPU).")] = False,
     precision: Annotated[Optional[str], typer.Option(
         "--precision", help="Encoder arithmetic: auto (bf16 where the hardware has it), bf16, fp16 (CUDA) or off "

@@ -1,4 +1,4 @@
-"""`trftrain package MODEL OUTDIR --name NAME --version X.Y.Z`"""
+"""`trftrain package MODEL OUTDIR --name NAME --version 1.0.0`"""
 from pathlib import Path
 
 import typer
@@ -12,7 +12,7 @@ def package_cli(
     model: Annotated[Path, typer.Argument(help="Trained pipeline folder (e.g. training/model-best).")],
     outdir: Annotated[Path, typer.Argument(help="Where the wheel is written.")],
     name: Annotated[str, typer.Option("--name", "-n", help="Package name: lowercase letters, digits, underscores.")] = ...,
-    version: Annotated[str, typer.Option("--version", "-v", help="X.Y.Z")] = "0.1.0",
+    version: Annotated[str, typer.Option("--version", "-v", help="PEP 440 version: 1.0.0, 1.0.0rc1, 2.0.post1.")] = "0.1.0",
     verbose: Annotated[bool, typer.Option("--verbose", "-V")] = False,
 ):
     """Build a pip wheel that `spacy.load(NAME)` loads offline once installed."""

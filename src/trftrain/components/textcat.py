@@ -8,6 +8,7 @@ from spacy.pipeline.textcat import textcat_score
 from spacy.pipeline.textcat_multilabel import textcat_multilabel_score
 
 from ..encoder.token_vectors import TokenVectors
+from ..errors import Errors, TrftrainError
 from .head import Head, LossTerm
 
 
@@ -39,6 +40,12 @@ class TextClassifier(Head):
 
     def collect_labels(self, examples) -> List[str]:
         return sorted({label for eg in examples for label in eg.reference.cats})
+
+    def initialize(self, get_examples, *, nlp=None, labels=None) -> None:
+        super().initialize(get_examples, nlp=nlp, labels=labels)
+        if not self.multi_label and len(self.label_list) < 2:
+            # A softmax over one label is 1.0 whatever the text: nothing to learn, and a perfect score.
+            raise TrftrainError(Errors.E702.format(component=self.name, label=self.label_list[0]))
 
     def has_annotation(self, example) -> bool:
         return any(label in example.reference.cats for label in self.label_list)
@@ -92,13 +99,14 @@ class TextClassifier(Head):
     def _score_annotated(self, scorer, examples, **kwargs) -> dict:
         """Score the docs whose gold cats name one of this head's labels. In a dev set drawn from several
         corpora the others carry no cats for this head, and spaCy's exclusive scorer would count every
-        prediction on them as a false positive. None, like other heads, when no doc is annotated."""
+        prediction on them as a false positive. Nothing (no keys) when no doc is annotated: the cats_* keys are
+        shared by every classifier of a pipeline, and zeros from one without data would replace the scores of
+        another that has them."""
         labels = set(self.label_list)
         annotated = [eg for eg in examples if labels.intersection(eg.reference.cats)]
-        scores = scorer(annotated, labels=self.label_list, threshold=self.threshold, **kwargs)
         if not annotated:
-            scores["cats_score"] = None
-        return scores
+            return {}
+        return scorer(annotated, labels=self.label_list, threshold=self.threshold, **kwargs)
 
 
 class MultiLabelTextClassifier(TextClassifier):

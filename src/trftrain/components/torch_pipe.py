@@ -9,6 +9,8 @@ from spacy.pipeline import Pipe
 from spacy.tokens import Doc
 from spacy.util import minibatch
 
+from ..errors import Errors, TrftrainError
+
 WEIGHTS_FILE = "model.safetensors"
 SETTINGS_FILE = "cfg.json"
 
@@ -64,16 +66,23 @@ class TorchPipe(Pipe):
     def to_bytes(self, *, exclude=tuple()) -> bytes:
         with tempfile.TemporaryDirectory() as tmp:
             self.to_disk(tmp, exclude=exclude)
-            files = {str(p.relative_to(tmp)): p.read_bytes() for p in Path(tmp).rglob("*") if p.is_file()}
+            files = {p.relative_to(tmp).as_posix(): p.read_bytes() for p in Path(tmp).rglob("*") if p.is_file()}
         return srsly.msgpack_dumps(files)
 
     def from_bytes(self, data: bytes, *, exclude=tuple()) -> "TorchPipe":
+        files = srsly.msgpack_loads(data)
+        if not isinstance(files, dict):
+            raise TrftrainError(Errors.E701.format(component=self.name, found=type(files).__name__))
         with tempfile.TemporaryDirectory() as tmp:
-            for name, content in srsly.msgpack_loads(data).items():
-                target = Path(tmp) / name
+            root = Path(tmp).resolve()
+            # Every name is checked before anything is written: a blob from elsewhere must not write outside tmp.
+            targets = [(inside_folder(root, name, self.name), content) for name, content in files.items()]
+            for target, content in targets:
+                if not isinstance(content, bytes):
+                    raise TrftrainError(Errors.E701.format(component=self.name, found=type(content).__name__))
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(content)
-            self.from_disk(tmp, exclude=exclude)
+            self.from_disk(root, exclude=exclude)
         return self
 
     def settings(self) -> dict:
@@ -87,6 +96,25 @@ class TorchPipe(Pipe):
 
     def load_weights(self, path: Path) -> None:
         raise NotImplementedError
+
+
+def inside_folder(root: Path, name, component: str) -> Path:
+    """root / name, refused unless name is a relative path that stays inside root (no "..", no absolute
+    name, no backslash, no link out).
+
+    root (Path): resolved folder the files go to.
+    name (str): a file name from a serialized blob.
+    component (str): the component being loaded, for the message.
+    """
+    if not isinstance(name, str) or not name or "\x00" in name or "\\" in name:
+        raise TrftrainError(Errors.E700.format(component=component, name=repr(name)))
+    relative = Path(name)
+    if relative.is_absolute() or relative.anchor or ".." in relative.parts:
+        raise TrftrainError(Errors.E700.format(component=component, name=repr(name)))
+    target = (root / relative).resolve()
+    if root not in target.parents:
+        raise TrftrainError(Errors.E700.format(component=component, name=repr(name)))
+    return target
 
 
 def encoders_of(nlp) -> Iterator[Tuple[str, torch.nn.Module]]:

@@ -3,6 +3,7 @@
 Multiword tokens ("1-2 don't") are split into their syntactic words, which carry the annotation; the
 surface token's SpaceAfter decides the space after its last word. Empty nodes ("8.1") are skipped.
 """
+import re
 from pathlib import Path
 from typing import Iterator, List
 
@@ -10,47 +11,59 @@ from spacy.parts_of_speech import IDS as POS_IDS
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
+from ..errors import Errors
 from . import malformed, read_lines
+from .trees import tree_problem
 
 N_COLUMNS = 10
+FEATURE = re.compile(r"^[^=|]+=[^=|]+$")
 
 
 class Sentence:
+    """One sentence's columns, word by word; first_line: the line of its first word (for messages)."""
+
     def __init__(self):
         self.words, self.spaces, self.lemmas, self.pos, self.tags = [], [], [], [], []
         self.morphs, self.heads, self.deps = [], [], []
+        self.first_line = 0
+        self.parsed = False
 
 
 def read_sentences(path: Path) -> Iterator[Sentence]:
+    """Sentences of a CoNLL-U file; one whose heads do not form a single rooted tree is an error naming its line."""
     sentence = Sentence()
     no_space_until = 0  # last word index of a multiword token whose surface form has SpaceAfter=No
     for number, line in enumerate(read_lines(path), start=1):
-        line = line.rstrip("\r")
         if not line.strip():
             if sentence.words:
-                yield sentence
+                yield checked(path, sentence)
             sentence, no_space_until = Sentence(), 0
             continue
         if line.startswith("#"):
             continue
         columns = line.split("\t")
         if len(columns) != N_COLUMNS:
-            raise malformed(path, number, f"expected {N_COLUMNS} tab-separated columns, found {len(columns)}.")
+            raise malformed(path, number, Errors.E105, found=len(columns))
         token_id, form, lemma, upos, xpos, feats, head, deprel, _, misc = columns
+        sentence.first_line = sentence.first_line or number
         if "." in token_id:
             continue
         if "-" in token_id:
             first, _, last = token_id.partition("-")
             if not (first.isdigit() and last.isdigit()):
-                raise malformed(path, number, f"bad multiword token range '{token_id}'.")
+                raise malformed(path, number, Errors.E106, value=token_id)
             no_space_until = int(last) if "SpaceAfter=No" in misc else -int(last)
             continue
         if not token_id.isdigit() or int(token_id) != len(sentence.words) + 1:
-            raise malformed(path, number, f"token id '{token_id}' out of sequence (expected {len(sentence.words) + 1}).")
+            raise malformed(path, number, Errors.E107, value=token_id, expected=len(sentence.words) + 1)
         if head != "_" and not head.isdigit():
-            raise malformed(path, number, f"head '{head}' is not a number.")
+            raise malformed(path, number, Errors.E108, value=head)
         if upos not in ("_", "") and upos not in POS_IDS:
-            raise malformed(path, number, f"unknown universal POS tag '{upos}'.")
+            raise malformed(path, number, Errors.E109, value=upos)
+        if not form:
+            raise malformed(path, number, Errors.E125)
+        if feats not in ("_", "") and not all(FEATURE.match(pair) for pair in feats.split("|")):
+            raise malformed(path, number, Errors.E126, value=feats)
         index = int(token_id)
         inside_mwt = abs(no_space_until) > index
         if abs(no_space_until) == index:
@@ -66,14 +79,35 @@ def read_sentences(path: Path) -> Iterator[Sentence]:
         sentence.heads.append(None if head == "_" else int(head))
         sentence.deps.append("" if deprel == "_" else deprel)
     if sentence.words:
-        yield sentence
+        yield checked(path, sentence)
+
+
+def checked(path: Path, sentence: Sentence) -> Sentence:
+    """The sentence, if its heads (when it has them all) form one tree. spaCy would otherwise resolve a head
+    outside the sentence against the whole doc and attach the word to another sentence, and keep cycles.
+
+    Sets sentence.parsed: every word has a head and a relation. The root's missing relation is "root" (HEAD 0
+    means DEPREL root in UD); any other gap leaves the sentence unparsed, because spaCy reads a word without a
+    relation as one without a head, and would join the sentence to its neighbour.
+    """
+    if all(head is not None for head in sentence.heads):
+        problem = tree_problem([head - 1 if head else None for head in sentence.heads])
+        if problem:
+            raise malformed(path, sentence.first_line, Errors.E110, problem=problem)
+        sentence.deps = [dep or ("root" if head == 0 else "") for head, dep in zip(sentence.heads, sentence.deps)]
+    sentence.parsed = all(head is not None for head in sentence.heads) and all(sentence.deps)
+    return sentence
 
 
 def conllu_to_docs(path: Path, n_sents: int = 10, vocab=None) -> Iterator[Doc]:
-    """Docs of up to n_sents sentences each (a "# newdoc" comment does not split: sentences are grouped as read)."""
+    """Docs of up to n_sents sentences each (a "# newdoc" comment does not split: sentences are grouped as read).
+    Parsed and unparsed sentences go to separate docs: in one Doc, spaCy would lose the unparsed ones' boundaries."""
     vocab = vocab or Vocab()
     group: List[Sentence] = []
     for sentence in read_sentences(path):
+        if group and group[-1].parsed != sentence.parsed:
+            yield _doc(vocab, group)
+            group = []
         group.append(sentence)
         if len(group) == n_sents:
             yield _doc(vocab, group)
@@ -83,13 +117,13 @@ def conllu_to_docs(path: Path, n_sents: int = 10, vocab=None) -> Iterator[Doc]:
 
 
 def _doc(vocab, sentences: List[Sentence]) -> Doc:
+    """One Doc of sentences that are all parsed or all unparsed (conllu_to_docs)."""
     words, spaces, lemmas, pos, tags, morphs, heads, deps = [], [], [], [], [], [], [], []
     for sentence in sentences:
         offset = len(words)
-        has_parse = all(h is not None for h in sentence.heads)
-        for i, head in enumerate(sentence.heads):
-            heads.append(offset + (head - 1 if head else i) if has_parse else offset + i)
-        deps.extend(sentence.deps if has_parse else [""] * len(sentence.words))
+        heads.extend(offset + head - 1 if head else offset + i for i, head in enumerate(sentence.heads)
+                     if sentence.parsed)
+        deps.extend(sentence.deps if sentence.parsed else [])
         words += sentence.words
         spaces += sentence.spaces
         lemmas += sentence.lemmas
@@ -97,11 +131,11 @@ def _doc(vocab, sentences: List[Sentence]) -> Doc:
         tags += sentence.tags
         morphs += sentence.morphs
     spaces[-1] = False
-    any_dep = any(deps)
+    parsed = sentences[0].parsed
     return Doc(vocab, words=words, spaces=spaces, lemmas=lemmas, pos=pos if any(pos) else None,
                tags=tags if any(tags) else None, morphs=morphs if any(morphs) else None,
-               heads=heads if any_dep else None, deps=deps if any_dep else None,
-               sent_starts=None if any_dep else _sent_starts(sentences))
+               heads=heads if parsed else None, deps=deps if parsed else None,
+               sent_starts=None if parsed else _sent_starts(sentences))
 
 
 def _sent_starts(sentences: List[Sentence]) -> List[bool]:

@@ -18,9 +18,9 @@ def resolve_encoder_path(name: str) -> str:
     `model/` folder inside it, holds config.json); otherwise the name is returned as a hub name.
     """
     path = Path(name).expanduser()
-    if not path.exists() and (name.startswith((".", "~", "/")) or name.count("/") > 1 or "\\" in name):
-        # A path, not a hub name ("org/model"): say it is missing rather than failing on the hub.
-        raise TrftrainError(Errors.E701.format(path=path))
+    # A hub name is "name" or "org/name"; anything else that is not a folder here is a mistyped or moved path.
+    if not path.exists() and (path.is_absolute() or name.startswith((".", "~")) or name.count("/") > 1):
+        raise TrftrainError(Errors.E703.format(path=name))
     if path.is_dir():
         if not (path / _MODEL_MARKER).exists():
             raise TrftrainError(f"Encoder directory '{path}' has no {_MODEL_MARKER}: point `name` at the folder "
