@@ -1,6 +1,7 @@
 """Named entities as BILUO tags per token, decoded so that every predicted span is valid."""
 from typing import List, Sequence
 
+import numpy as np
 import torch
 from spacy.pipeline.ner import ner_score
 from spacy.training import biluo_tags_to_spans
@@ -21,14 +22,14 @@ class EntityRecognizer(TokenLabeller):
         return [tag if tag and tag != "-" else None for tag in example.get_aligned_ner()]
 
     def decode(self, docs, vectors: TokenVectors) -> List[List[str]]:
-        padded, mask = vectors.padded()
-        if padded.shape[1] == 0:
+        if vectors.data.shape[0] == 0:
             return [[] for _ in docs]
-        scores = torch.log_softmax(self.model(padded).float(), dim=-1)
+        # One forward over the batch's tokens, then the search on the host (decoding/biluo.py says why).
+        scores = torch.log_softmax(self.model(vectors.data).float(), dim=-1).cpu().numpy()
         masks = getattr(self, "_masks", None)
         if masks is None or masks[0].shape[0] != len(self.label_list):
             masks = self._masks = transition_masks(self.label_list)
-        paths = viterbi(scores, mask, *masks)
+        paths = viterbi(np.split(scores, np.cumsum(vectors.lengths)[:-1]), *masks)
         return [[self.label_list[i] for i in path] for path in paths]
 
     def set_annotations(self, docs, tags: Sequence[List[str]]) -> None:
