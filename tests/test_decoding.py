@@ -64,13 +64,73 @@ def test_blocks_cut_long_docs_at_likely_starts():
     assert starts[1] == 13 and starts[-1] == 30
 
 
+def _valid(path, allowed, first, last) -> bool:
+    return bool(first[path[0]] and last[path[-1]] and all(allowed[a, b] for a, b in zip(path, path[1:])))
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_viterbi_spells_valid_biluo(seed):
     labels = biluo_labels(["LOC", "PER"])
     allowed, first, last = transition_masks(labels)
-    scores = torch.randn(3, 12, len(labels)).log_softmax(-1)
-    mask = torch.tensor([[True] * 12, [True] * 5 + [False] * 7, [True] + [False] * 11])
-    for path, length in zip(viterbi(scores, mask, allowed, first, last), [12, 5, 1]):
-        assert len(path) == length
-        assert first[path[0]] and last[path[-1]]
-        assert all(allowed[a, b] for a, b in zip(path, path[1:]))
+    torch.manual_seed(seed)
+    scores = [torch.randn(n, len(labels)).log_softmax(-1).numpy() for n in (12, 5, 1, 0)]
+    paths = viterbi(scores, allowed, first, last)
+    assert [len(path) for path in paths] == [12, 5, 1, 0]
+    assert all(_valid(path, allowed, first, last) for path in paths[:3])
+    assert viterbi([], allowed, first, last) == [] and viterbi([scores[3]] * 2, allowed, first, last) == [[], []]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_viterbi_finds_the_best_valid_path(seed):
+    """Against every label sequence of small random inputs: the decoded path is valid and scores highest."""
+    import itertools
+
+    rng = np.random.default_rng(seed)
+    labels = biluo_labels(["LOC", "PER"][: 1 + seed % 2])
+    allowed, first, last = transition_masks(labels)
+    lengths = rng.integers(1, 6 if len(labels) == 5 else 5, size=3)
+    scores = [np.log(rng.dirichlet(np.ones(len(labels)), size=n)).astype(np.float32) for n in lengths]
+    for doc_scores, path in zip(scores, viterbi(scores, allowed, first, last)):
+        n = len(doc_scores)
+        valid = [p for p in itertools.product(range(len(labels)), repeat=n) if _valid(p, allowed, first, last)]
+        totals = [doc_scores[np.arange(n), list(p)].sum() for p in valid]
+        assert _valid(path, allowed, first, last)
+        assert tuple(path) == valid[int(np.argmax(totals))]
+
+
+def _torch_viterbi(scores, mask, allowed, first, last):
+    """The torch implementation that numpy replaced (kept as the reference for identical results)."""
+    batch, length, _ = scores.shape
+    impossible = torch.tensor(float("-inf"))
+    transition = torch.where(allowed, 0.0, impossible)
+    best = torch.where(first, scores[:, 0], impossible)
+    backpointers = []
+    for t in range(1, length):
+        top, arg = (best[:, :, None] + transition[None]).max(1)
+        live = mask[:, t][:, None]
+        best = torch.where(live, top + scores[:, t], best)
+        backpointers.append(torch.where(live, arg, torch.arange(arg.shape[1])[None]))
+    current = (best + torch.where(last, 0.0, impossible)).argmax(-1)
+    path = [current]
+    for pointer in reversed(backpointers):
+        current = pointer.gather(1, current[:, None]).squeeze(1)
+        path.append(current)
+    path = torch.stack(path[::-1], dim=1).tolist()
+    return [row[: int(n)] for row, n in zip(path, mask.sum(1))]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_viterbi_matches_the_torch_implementation(seed):
+    """Same paths as before on batches of mixed lengths, ties included (scores rounded so that many paths tie)."""
+    rng = np.random.default_rng(seed)
+    labels = biluo_labels(["LOC", "MISC", "ORG", "PER"][: 1 + seed % 4])
+    allowed, first, last = transition_masks(labels)
+    lengths = rng.integers(0, 40, size=int(rng.integers(1, 7)))
+    lengths[0] = max(lengths[0], 1)
+    padded = torch.randn(len(lengths), int(lengths.max()), len(labels)).log_softmax(-1)
+    if seed % 2:
+        padded = (padded * 2).round() / 2
+    mask = torch.arange(padded.shape[1])[None, :] < torch.as_tensor(lengths)[:, None]
+    expected = _torch_viterbi(padded, mask, *(torch.from_numpy(m) for m in (allowed, first, last)))
+    per_doc = [padded[i, :n].numpy() for i, n in enumerate(lengths)]
+    assert viterbi(per_doc, allowed, first, last) == expected

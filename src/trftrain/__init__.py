@@ -1,11 +1,15 @@
 """trftrain: train spaCy pipelines in which one transformer feeds every task head."""
-from . import registry  # noqa: F401  (binds every factory and trftrain.<Name>.v<N> name on import)
-from .components.head import Head, SharedEncoder
-from .components.transformer import Transformer
-from .encoder.token_encoder import TokenEncoder
-from .encoder.token_vectors import TokenVectors
-from .errors import TrftrainError
-from .quantization import quantize_int8
+from .cpu_threads import prefer_passive_waiting
+
+prefer_passive_waiting()  # before the imports below load torch, or it comes too late (cpu_threads.py says why)
+
+from . import registry  # noqa: E402, F401  (binds every factory and trftrain.<Name>.v<N> name on import)
+from .components.head import Head, SharedEncoder  # noqa: E402
+from .components.transformer import Transformer  # noqa: E402
+from .encoder.token_encoder import TokenEncoder  # noqa: E402
+from .encoder.token_vectors import TokenVectors  # noqa: E402
+from .errors import TrftrainError  # noqa: E402
+from .quantization import quantize_int8  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["Head", "SharedEncoder", "Transformer", "TokenEncoder", "TokenVectors", "TrftrainError", "quantize_int8",

@@ -1,12 +1,12 @@
 """Named entities as BILUO tags per token, decoded so that every predicted span is valid."""
 from typing import List, Sequence
 
+import numpy as np
 import torch
 from spacy.pipeline.ner import ner_score
 from spacy.training import biluo_tags_to_spans
 
 from ..decoding.biluo import OUTSIDE, biluo_labels, transition_masks, viterbi
-from ..encoder.token_vectors import TokenVectors
 from .token_labels import TokenLabeller
 
 
@@ -24,11 +24,12 @@ class EntityRecognizer(TokenLabeller):
         lengths = [len(doc) for doc in docs]
         if scores.shape[0] == 0:
             return [[] for _ in docs]
-        padded, mask = TokenVectors(torch.log_softmax(scores.float(), dim=-1), lengths).padded()
+        # The search runs on the host in numpy (decoding/biluo.py says why).
+        log_probs = torch.log_softmax(scores.float(), dim=-1).cpu().numpy()
         masks = getattr(self, "_masks", None)
         if masks is None or masks[0].shape[0] != len(self.label_list):
             masks = self._masks = transition_masks(self.label_list)
-        paths = viterbi(padded, mask, *masks)
+        paths = viterbi(np.split(log_probs, np.cumsum(lengths)[:-1]), *masks)
         return [[self.label_list[i] for i in path] for path in paths]
 
     def set_annotations(self, docs, tags: Sequence[List[str]]) -> None:

@@ -9,6 +9,7 @@ from spacy.pipeline import Pipe
 from spacy.tokens import Doc
 from spacy.util import minibatch
 
+from ..cpu_threads import apply_thread_policy
 from ..errors import Errors, TrftrainError
 
 WEIGHTS_FILE = "model.safetensors"
@@ -22,6 +23,7 @@ class TorchPipe(Pipe):
         self.vocab = vocab
         self.name = name
         self.device = torch.device("cpu")
+        apply_thread_policy()
 
     @property
     def is_trainable(self) -> bool:
@@ -42,11 +44,13 @@ class TorchPipe(Pipe):
         return self
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
+        apply_thread_policy()  # a no-op once per process; decides again in a forked worker (nlp.pipe n_process)
         for docs in minibatch(stream, size=batch_size):
             self.set_annotations(docs, self.predict(docs))
             yield from docs
 
     def __call__(self, doc: Doc) -> Doc:
+        apply_thread_policy()
         self.set_annotations([doc], self.predict([doc]))
         return doc
 

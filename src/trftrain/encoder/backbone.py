@@ -87,15 +87,16 @@ class HuggingFaceBackbone(Backbone):
         sizes = [head + len(w) + tail for w in windows]
         device = self.device
         longest = precision.padded_length(max(sizes), device)
-        ids = torch.full((len(windows), longest), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(windows), longest), dtype=torch.long)
+        # Built in numpy: torch would dispatch a few tiny ops per window.
+        ids = np.full((len(windows), longest), self.pad_id, dtype=np.int64)
         for row, window in enumerate(windows):
-            ids[row, : sizes[row]] = torch.tensor(self.prefix + list(window) + self.suffix, dtype=torch.long)
-            mask[row, : sizes[row]] = 1
-        hidden = self.model(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
-        positions = torch.arange(longest)[None, :]
-        keep = (positions >= head) & (positions < torch.tensor(sizes)[:, None] - tail)
-        return hidden[keep.to(device)]
+            ids[row, : sizes[row]] = self.prefix + list(window) + self.suffix
+        positions = np.arange(longest)[None, :]
+        mask = (positions < np.array(sizes)[:, None]).astype(np.int64)
+        hidden = self.model(input_ids=torch.from_numpy(ids).to(device),
+                            attention_mask=torch.from_numpy(mask).to(device)).last_hidden_state
+        keep = (positions >= head) & (positions < np.array(sizes)[:, None] - tail)
+        return hidden[torch.from_numpy(keep).to(device)]
 
 
 def weights_fingerprint(model: torch.nn.Module) -> str:
