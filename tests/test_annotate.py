@@ -2,6 +2,7 @@
 crash writes each record once, bad records reach the errors file with their line, worker processes and Ray give the
 same records as a run in this process."""
 import csv
+import io
 import json
 import os
 import subprocess
@@ -16,10 +17,12 @@ from typer.testing import CliRunner
 
 from trftrain.annotation import annotate
 from trftrain.annotation.annotator import BatchAnnotator
+from trftrain.annotation.progress import Progress
 from trftrain.cli.app import app
+from trftrain.errors import TrftrainError
 from trftrain.training.loop import train
 
-BATCH, SHARD = 16, 64  # shards hold whole batches, so nlp.pipe over all texts sees the same batches
+BATCH, SHARD = 16, 48  # shards hold whole batches, so nlp.pipe over all texts sees the same batches
 NAMES = ["Anna", "Apple", "Berlin", "Paris", "Maria", "Google", "Tom"]
 TEMPLATES = ["{n} lives in Berlin. She likes it.", "{n} buys a small startup in Paris!", "The fox jumps.",
              "The {n} jumps .", "{n} and {m} buy a fox in {n} !"]
@@ -39,7 +42,7 @@ def pipeline(tmp_path_factory, tiny_encoder):
 
 @pytest.fixture(scope="module")
 def texts():
-    return [TEMPLATES[i % len(TEMPLATES)].format(n=NAMES[i % 7], m=NAMES[(i * 3) % 7]) for i in range(200)]
+    return [TEMPLATES[i % len(TEMPLATES)].format(n=NAMES[i % 7], m=NAMES[(i * 3) % 7]) for i in range(160)]
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +179,7 @@ def test_resume_after_a_kill_writes_each_record_once(tmp_path, pipeline, texts):
     assert (out / "in-00002.jsonl").exists()  # whole (renamed into place), but not yet recorded as done
 
     summary = annotate(pipeline, source, out, batch_size=BATCH, shard_size=SHARD, progress=False)
-    assert summary["shards_resumed"] == 2 and summary["this_run"]["records"] == 200 - 2 * SHARD
+    assert summary["shards_resumed"] == 2 and summary["this_run"]["records"] == len(texts) - 2 * SHARD
     ids = [r["id"] for r in read_output(out)]
     assert ids == [f"in.jsonl:{i + 1}" for i, row in enumerate(rows) if row["text"]]
     errors = [json.loads(line) for line in (out / "_errors.jsonl").read_text().splitlines()]
@@ -191,7 +194,7 @@ def test_ctrl_c_keeps_complete_shards_only(tmp_path, pipeline, texts, monkeypatc
 
     def interrupted(self, plan, records):
         calls["n"] += 1
-        if calls["n"] == 6:  # the second batch of the second shard
+        if calls["n"] == 5:  # the second batch of the second shard
             raise KeyboardInterrupt
         return original(self, plan, records)
 
@@ -284,3 +287,33 @@ def test_cli_errors_are_one_coded_line(tmp_path, pipeline):
     assert (tmp_path / "busy" / "notes.txt").read_text() == "mine"
     assert "[E608]" in error_of(pipeline, rows, tmp_path / "o4", "--columns", "ents,tokens.colour")
     assert "[E616]" in error_of(pipeline, rows, tmp_path / "o5", "--address", "auto")
+
+
+def test_progress_line_shows_texts_words_per_second_and_time_left():
+    stream = io.StringIO()
+    progress = Progress(total=1000, already=100, stream=stream)
+    progress.started -= 10  # ten seconds into the run
+    progress.update(400, 8000)
+    line = progress.line()
+    assert "500/1,000 texts" in line and "50.0%" in line and "800 words/s" in line and "00:12 left" in line
+    assert stream.getvalue().startswith("500/1,000 texts")  # not a terminal: plain lines
+
+
+def test_core_needs_neither_ray_nor_pyarrow(tmp_path, pipeline, monkeypatch):
+    code = ("import sys, trftrain, trftrain.ray, trftrain.annotation, trftrain.cli.app; "
+            "print(sorted(m for m in ('ray', 'pyarrow') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "[]"
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if it were not installed
+    source = write_input(tmp_path / "in.jsonl", "jsonl", [{"text": "The fox jumps."}])
+    with pytest.raises(TrftrainError, match=r"\[E605\] Parquet output needs pyarrow"):
+        annotate(pipeline, source, tmp_path / "out", output_format="parquet", progress=False)
+
+
+def test_other_settings_on_a_finished_run_are_refused_until_overwrite(tmp_path, pipeline, texts):
+    source = write_input(tmp_path / "in.jsonl", "jsonl", [{"text": t} for t in texts[:8]])
+    annotate(pipeline, source, tmp_path / "out", shard_size=4, progress=False)
+    with pytest.raises(TrftrainError, match=r"\[E611\].*shard_size: 4 then, 8 now"):
+        annotate(pipeline, source, tmp_path / "out", shard_size=8, progress=False)
+    summary = annotate(pipeline, source, tmp_path / "out", shard_size=8, overwrite=True, progress=False)
+    assert summary["shards"] == 1 and summary["shards_resumed"] == 0
+    assert sorted(p.name for p in (tmp_path / "out").glob("in-*")) == ["in-00000.jsonl"]

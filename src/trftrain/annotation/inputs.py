@@ -96,7 +96,7 @@ def fill_from_fields(record: InputRecord, fields: dict, source: Source, settings
     record.problem = check_text(text, settings)
     if record.problem is None:
         record.text = text
-        record.id = fields[settings.id_field] if settings.id_field else f"{source.label}:{record.number}"
+        record.id = fields.pop(settings.id_field) if settings.id_field else f"{source.label}:{record.number}"
         record.meta = fields
 
 

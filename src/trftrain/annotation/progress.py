@@ -28,6 +28,7 @@ class Progress:
         self.tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
         self.started = time.perf_counter()
         self.last_drawn = 0.0
+        self.drawn_at = None  # the count last drawn, so that close() does not repeat a log line
         # A log file gets a line every half minute, a terminal a redraw a few times a second.
         self.interval = 0.25 if self.tty else 30.0
 
@@ -57,6 +58,7 @@ class Progress:
                 f"{self.words / elapsed:,.0f} words/s  {_clock(elapsed)} elapsed, {left} left")
 
     def _draw(self) -> None:
+        self.drawn_at = self.done
         if self.tty:
             self.stream.write("\r" + self.line() + "\033[K")
         else:
@@ -64,7 +66,7 @@ class Progress:
         self.stream.flush()
 
     def close(self) -> None:
-        if self.enabled:
+        if self.enabled and (self.tty or self.drawn_at != self.done):
             self._draw()
             if self.tty:
                 self.stream.write("\n")

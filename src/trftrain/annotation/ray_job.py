@@ -71,7 +71,7 @@ def _results(ray, spec: PipelineSpec, pending: List[ShardPlan], settings: ReadSe
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # its progress notices would interleave with ours
     plans = ray.data.from_items([{"plan": pickle.dumps(plan)} for plan in pending], override_num_blocks=len(pending))
     # Reading takes no CPU slot: with every slot held by an actor, a reader that needs one would never start. A reader
     # keeps ahead of about four actors (a shard reads in far less time than it takes to annotate), and few readers
