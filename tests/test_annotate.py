@@ -147,10 +147,12 @@ def test_bad_records_go_to_the_errors_file_with_their_line(tmp_path, pipeline):
     assert summary["bad"] == 9 and summary["annotated"] == 2 and summary["records"] == 11
 
     rows = tmp_path / "rows.csv"
-    rows.write_text('text,n\n"Anna lives\nin Berlin.",1\nonly one field\n,3\nThe fox jumps.,4\n', encoding="utf-8")
-    annotate(pipeline, rows, tmp_path / "out-csv", progress=False)
+    # A field over the csv module's own limit (128 KiB) must be a too_long record, not the end of the run.
+    rows.write_text('text,n\n"Anna lives\nin Berlin.",1\nonly one field\n,3\nThe fox jumps.,4\n'
+                    + "x" * 200_000 + ",5\n", encoding="utf-8")
+    annotate(pipeline, rows, tmp_path / "out-csv", max_chars=100, progress=False)
     errors = [json.loads(line) for line in (tmp_path / "out-csv" / "_errors.jsonl").read_text().splitlines()]
-    assert [(e["line"], e["kind"]) for e in errors] == [(4, "malformed_row"), (5, "empty_text")]
+    assert [(e["line"], e["kind"]) for e in errors] == [(4, "malformed_row"), (5, "empty_text"), (7, "too_long")]
     assert [r["id"] for r in read_output(tmp_path / "out-csv")] == ["rows.csv:2", "rows.csv:6"]
 
 

@@ -102,6 +102,8 @@ class _Lines:
 
 
 def _csv_reader(lines: _Lines, kind: str):
+    # The csv module refuses fields over 128 KiB with an exception; a long text must reach --max-chars instead.
+    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
     if kind == "tsv":
         # Tab-separated files rarely quote; a text that starts with '"' must stay as it is.
         return csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)

@@ -70,7 +70,8 @@ def annotate(pipeline: str, input_path: Path, output: Path, **options) -> dict:
 def render_summary(summary: dict) -> str:
     run = summary["this_run"]
     resumed = f", {summary['shards_resumed']} of them from an earlier run" if summary["shards_resumed"] else ""
-    lines = [f"✔ {summary['annotated']:,} texts annotated into {summary['shards_done']} {summary['format']} "
+    texts = "text" if summary["annotated"] == 1 else "texts"
+    lines = [f"✔ {summary['annotated']:,} {texts} annotated into {summary['shards_done']} {summary['format']} "
              f"shard(s) in {summary['output']}{resumed}",
              f"  {summary['records']:,} input records, {summary['bad']:,} bad, {summary['words']:,} words"]
     if run["records"]:
