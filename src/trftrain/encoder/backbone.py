@@ -10,6 +10,9 @@ import torch
 from .. import precision
 from ..padding import padded_groups
 
+# Written next to a saved encoder's weights: the fingerprint of those weights, readable without loading them.
+FINGERPRINT_FILE = "fingerprint.txt"
+
 
 class Backbone(torch.nn.Module):
     """Contract of every backbone.
