@@ -27,14 +27,16 @@ class EncoderClient:
     timeout (float): seconds to wait for an answer (connecting: at most 10).
     retries (int): further attempts after a failed one; backoff (float): seconds before the first retry, doubling.
     max_in_flight (int): requests sent at once by `submit`.
+    transport (Optional[httpx.BaseTransport]): how requests travel (httpx's default: TCP); tests give a fake one.
     """
 
     def __init__(self, urls: Sequence[str], *, token: Optional[str] = None, timeout: float = 60.0, retries: int = 3,
-                 backoff: float = 0.25, max_in_flight: int = 4):
+                 backoff: float = 0.25, max_in_flight: int = 4, transport=None):
         self.urls: List[str] = [normalize_url(u) for u in urls]
         self.token = token if token is not None else os.environ.get(TOKEN_VARIABLE) or None
         self.timeout, self.retries, self.backoff = timeout, retries, backoff
         self.max_in_flight = max(1, max_in_flight)
+        self.transport = transport
         self._turn = itertools.count()
         self._lock = threading.Lock()
         self._http = None
@@ -61,7 +63,7 @@ class EncoderClient:
                     headers["Authorization"] = f"Bearer {self.token}"
                 limits = httpx.Limits(max_connections=4 * self.max_in_flight * len(self.urls),
                                       max_keepalive_connections=self.max_in_flight * len(self.urls))
-                self._http = httpx.Client(headers=headers, limits=limits,
+                self._http = httpx.Client(headers=headers, limits=limits, transport=self.transport,
                                           timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)))
                 self._pool, self._pid = None, os.getpid()
             return self._http

@@ -48,7 +48,8 @@ class RemoteBackbone(Backbone):
         """Ask every server whether it serves this encoder (an empty request); raises the server's refusal."""
         for url in self.client.urls:
             single = EncoderClient([url], token=self.client.token, timeout=self.client.timeout,
-                                   retries=self.client.retries, backoff=self.client.backoff)
+                                   retries=self.client.retries, backoff=self.client.backoff,
+                                   transport=self.client.transport)
             try:
                 self._read(single.post(self._request([])), url)
             finally:
