@@ -37,6 +37,8 @@ class EncoderClient:
         self.timeout, self.retries, self.backoff = timeout, retries, backoff
         self.max_in_flight = max(1, max_in_flight)
         self.transport = transport
+        # Bodies of answered requests, both ways (HTTP headers not included): what a deployment's network carries.
+        self.bytes_sent = self.bytes_received = 0
         self._turn = itertools.count()
         self._lock = threading.Lock()
         self._http = None
@@ -85,6 +87,9 @@ class EncoderClient:
                 problem = f"{url}: {type(err).__name__}: {err}".rstrip(": ")
             else:
                 if response.status_code == 200:
+                    with self._lock:
+                        self.bytes_sent += len(body)
+                        self.bytes_received += len(response.content)
                     return response.content
                 message = _error_message(response)
                 if response.status_code not in _RETRY_STATUSES:
