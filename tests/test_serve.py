@@ -20,6 +20,9 @@ import trftrain
 from trftrain.errors import TrftrainError
 from trftrain.serving import wire
 
+# Training a pipeline and starting two servers takes 15-40 s on 2 cores (still part of `make test`).
+pytestmark = pytest.mark.slow
+
 TOKEN = "test-token-0123"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 SMALL, FULL = [[5, 6, 7]], [[5] * 30, [6] * 30]  # 5 padded pieces wait for the delay; 64 fill --max-batch-pieces
