@@ -13,7 +13,15 @@ from .quantization import quantize_int8  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["Head", "SharedEncoder", "Transformer", "TokenEncoder", "TokenVectors", "TrftrainError", "quantize_int8",
-           "set_inference_precision", "to_device"]
+           "set_inference_precision", "to_device", "load_remote"]
+
+
+def load_remote(name_or_path, url=None, urls=None, **settings):
+    """A saved pipeline (folder or package) whose heads run here and whose transformer runs on `trftrain serve` at
+    `url` (or spread over `urls`); see trftrain.serving.load_remote for the settings. Needs `trftrain[serve]`."""
+    from .serving.load_remote import load_remote as load
+
+    return load(name_or_path, url=url, urls=urls, **settings)
 
 
 def to_device(nlp, device: str) -> None:

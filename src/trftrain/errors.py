@@ -110,6 +110,41 @@ class Errors(metaclass=_Coded):
     E316 = "--output '{path}' is a file, not a folder: give a folder for model-best, model-last and the log."
 
     # -- E4xx: serving -----------------------------------------------------------------------------------------
+    E400 = ("Serving needs the optional packages of `trftrain[serve]` ({missing} is not installed): run "
+            "`pip install 'trftrain[serve]'`.")
+    E401 = ("'{spec}' is not a pipeline to serve: give a pipeline folder (with config.cfg), the name of an installed "
+            "pipeline package, or NAME=PATH to choose the name it is served under.")
+    E402 = ("Pipeline '{source}' has no `trftrain_transformer` component, so there is no encoder to serve; its "
+            "components are {components}.")
+    E403 = ("Two served encoders are both named '{name}' ({first} and {second}): give each its own name with "
+            "NAME=PATH, e.g. `trftrain serve tagger={first} ner={second}`.")
+    E404 = "Serve setting `{key}` = {value}: {problem}"
+    E405 = "Malformed request: {problem}. Send a msgpack map as trftrain's client does (trftrain.serving.wire)."
+    E406 = ("Request too large: {size} {unit}, over the server's limit of {limit}. Send fewer windows per request "
+            "(the client's `max_request_pieces`) or raise the server's `{option}`.")
+    E407 = "Window {index} is malformed for encoder '{name}': {problem}."
+    E408 = "No served pipeline is named '{name}'. Served: {served}."
+    E409 = ("Encoder mismatch: the client's pipeline expects encoder fingerprint {expected}, but '{name}' is served "
+            "with fingerprint {served} (from {source}). They are different weights; serve the client's pipeline "
+            "itself (`trftrain serve PIPELINE`) or load the pipeline the server hosts.")
+    E410 = ("No served encoder has fingerprint {expected}, the one the client's pipeline was saved with. Served: "
+            "{served}. Serve the client's pipeline itself (`trftrain serve PIPELINE`).")
+    E411 = "The queue of '{name}' is full ({limit} requests waiting); retry after {seconds} s."
+    E412 = "Missing or wrong bearer token: send `Authorization: Bearer TOKEN` with the server's --token."
+    E413 = ("The encoder server did not answer at {urls} after {attempts} attempts ({problem}). Check that "
+            "`trftrain serve` runs there and is reachable, or raise the client's `timeout` / `retries`.")
+    E414 = "The encoder server at {url} refused the request (HTTP {status}): {message}"
+    E415 = ("The encoder server at {url} sent a response trftrain cannot read: {problem}. Are client and server the "
+            "same trftrain version?")
+    E416 = ("A remote encoder (`{key}` = trftrain.RemoteTransformer.v1) cannot be trained or initialized: it serves "
+            "a trained pipeline. Train with trftrain.Transformer.v1, then load the saved pipeline with "
+            "`trftrain.load_remote`.")
+    E417 = "`{key}`: no server given; set `url` (e.g. \"http://127.0.0.1:8080\") or `urls` (a list, spread over)."
+    E418 = ("The saved encoder in '{path}' records no fingerprint and has no weights to compute it from: save the "
+            "pipeline again with this trftrain version, or copy the encoder's model.safetensors there.")
+    E419 = ("'{name}' is not a trftrain pipeline folder or installed pipeline package (no config.cfg found); "
+            "give the folder `trftrain train` wrote (e.g. training/model-best) or a package name.")
+    E420 = "Pipeline '{name}' has no `trftrain_transformer` component to load remote; its components are {components}."
 
     # -- E5xx: distillation ------------------------------------------------------------------------------------
 

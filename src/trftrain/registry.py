@@ -46,6 +46,31 @@ def transformer_v1(name: str, window: int = DEFAULT.window, stride: int = DEFAUL
                         inference_precision=inference_precision)
 
 
+@registry.architectures("trftrain.RemoteTransformer.v1")
+def remote_transformer_v1(name: str, url: Optional[str] = None, urls: Optional[List[str]] = None,
+                          pipeline: Optional[str] = None, window: int = 128, stride: int = 96, pooling: str = "mean",
+                          max_padded_pieces: int = 1024, attention_dropout: Optional[float] = None,
+                          hidden_dropout: Optional[float] = None, inference_precision: str = "auto",
+                          max_windows_per_forward: Optional[int] = None, token: Optional[str] = None,
+                          timeout: float = 60.0, retries: int = 3, in_flight: int = 4, wire_dtype: Optional[str] = None,
+                          max_request_pieces: int = 16384, verify: bool = True) -> TokenEncoder:
+    """The encoder of a trained pipeline, run by `trftrain serve` at `url` (or spread over `urls`); tokenizing and
+    pooling stay local. A config edit of a saved pipeline: `@architectures` and `url`, the other keys as they were.
+    pipeline: the served name to ask for (null: whichever served encoder has this pipeline's fingerprint).
+    inference_precision: the server's pipeline decides; kept so that the block's other keys need no edit.
+    token: bearer token (null: the TRFTRAIN_SERVE_TOKEN variable); in_flight: batches nlp.pipe keeps at the
+    servers; wire_dtype: fp16/bf16/fp32 on the wire (null: the server's precision); verify: check at load time
+    that every server serves these weights."""
+    from .serving.remote_encoder import RemoteTokenEncoder
+
+    servers = ([url] if url else []) + list(urls or [])
+    return RemoteTokenEncoder(name, urls=servers, pipeline=pipeline, token=token, timeout=timeout, retries=retries,
+                              in_flight=in_flight, wire_dtype=wire_dtype, max_request_pieces=max_request_pieces,
+                              verify=verify, window=window, stride=stride, pooling=pooling,
+                              max_padded_pieces=max_padded_pieces, attention_dropout=attention_dropout,
+                              hidden_dropout=hidden_dropout, inference_precision=inference_precision)
+
+
 @registry.architectures("trftrain.SharedEncoder.v1")
 def shared_encoder_v1(upstream: str = "transformer") -> SharedEncoder:
     """Read the output of the transformer component named `upstream` (one forward for all heads)."""

@@ -1,11 +1,12 @@
 """The shared transformer: runs once per batch and leaves one vector per token on each Doc."""
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Optional, Sequence
+from typing import Callable, Dict, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 import torch
 from spacy.language import Language
 from spacy.tokens import Doc
+from spacy.util import minibatch
 
 from ..encoder.token_encoder import TokenEncoder
 from ..encoder.token_vectors import TokenVectors
@@ -45,9 +46,14 @@ class Transformer(TorchPipe):
             connect_listeners(nlp, self.name, self.model.width)
 
     def predict(self, docs: Sequence[Doc]) -> TokenVectors:
-        self.model.eval()
-        with torch.inference_mode(), self.model.inference_autocast():
-            return self.model(docs)
+        return self.model.predict(docs)
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
+        # The encoder takes the whole stream of batches, so a remote one can keep several in flight while the heads
+        # work on the batch before.
+        for docs, vectors in self.model.predict_batches(minibatch(stream, size=batch_size)):
+            self.set_annotations(docs, vectors)
+            yield from docs
 
     def set_annotations(self, docs: Sequence[Doc], vectors: TokenVectors) -> None:
         store_token_vectors(docs, vectors, self.set_doc_vectors)

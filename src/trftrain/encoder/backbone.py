@@ -10,6 +10,9 @@ import torch
 from .. import precision
 from ..padding import padded_groups
 
+# Written next to a saved encoder's weights: the fingerprint of those weights, readable without loading them.
+FINGERPRINT_FILE = "fingerprint.txt"
+
 
 class Backbone(torch.nn.Module):
     """Contract of every backbone.
@@ -65,6 +68,11 @@ class HuggingFaceBackbone(Backbone):
         if self._fingerprint is None:
             self._fingerprint = weights_fingerprint(self.model)
         return self._fingerprint
+
+    def train(self, mode: bool = True) -> "HuggingFaceBackbone":
+        if mode:
+            self._fingerprint = None  # training is about to change the weights
+        return super().train(mode)
 
     def forward(self, windows: Sequence[Sequence[int]]) -> torch.Tensor:
         if not windows:

@@ -6,7 +6,7 @@ remote), average the pieces that windows share, then pool pieces into tokens wit
 Nothing loops over tokens in Python.
 """
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -16,7 +16,7 @@ from .. import precision
 from ..alignment import align, pooling_weights
 from ..errors import config_error
 from . import loading
-from .backbone import Backbone, HuggingFaceBackbone
+from .backbone import FINGERPRINT_FILE, Backbone, HuggingFaceBackbone, weights_fingerprint
 from .settings import DEFAULT
 from .token_vectors import TokenVectors
 from .windows import max_input_length, special_affixes, window_starts
@@ -79,18 +79,26 @@ class TokenEncoder(torch.nn.Module):
 
     def save(self, directory: Path) -> None:
         loading.save(self.backbone.model, self.tokenizer, directory)
+        # Fresh, not the backbone's cached value: training changes the weights after a first fingerprint. A remote
+        # encoder reads this file to ask the server for these weights without having them.
+        (Path(directory) / FINGERPRINT_FILE).write_text(weights_fingerprint(self.backbone.model) + "\n")
 
     def _attach(self, model, tokenizer) -> None:
-        prefix, suffix = special_affixes(tokenizer)
-        limit = max_input_length(model.config, tokenizer)
-        n_special = len(prefix) + len(suffix)
-        if self.window + n_special > limit:
-            raise config_error(f"{self.config_key}.window", f"{self.window} pieces plus {n_special} special "
-                               f"tokens exceed the encoder's maximum input of {limit}; use window <= {limit - n_special}.")
+        prefix, suffix = self._checked_affixes(model.config, tokenizer)
         pad = tokenizer.pad_token_id
         self.tokenizer = tokenizer
         self.backbone = HuggingFaceBackbone(model, prefix=prefix, suffix=suffix, pad_id=pad if pad is not None else 0,
                                             max_padded_pieces=self.max_padded_pieces)
+
+    def _checked_affixes(self, model_config, tokenizer) -> tuple:
+        """The tokenizer's (prefix, suffix) special ids, once the window is known to fit the encoder's input."""
+        prefix, suffix = special_affixes(tokenizer)
+        limit = max_input_length(model_config, tokenizer)
+        n_special = len(prefix) + len(suffix)
+        if self.window + n_special > limit:
+            raise config_error(f"{self.config_key}.window", f"{self.window} pieces plus {n_special} special "
+                               f"tokens exceed the encoder's maximum input of {limit}; use window <= {limit - n_special}.")
+        return prefix, suffix
 
     @property
     def is_loaded(self) -> bool:
@@ -109,6 +117,18 @@ class TokenEncoder(torch.nn.Module):
         """The autocast context for predicting with this encoder (the trainer sets its own for training)."""
         return precision.autocast(self.device, precision.autocast_dtype(self.inference_precision, self.device))
 
+    def predict(self, docs: Sequence[Doc]) -> TokenVectors:
+        """Token vectors for prediction: eval mode, no gradients, the inference precision."""
+        self.eval()
+        with torch.inference_mode(), self.inference_autocast():
+            return self(docs)
+
+    def predict_batches(self, batches: Iterable[Sequence[Doc]]) -> Iterator[Tuple[Sequence[Doc], TokenVectors]]:
+        """(docs, token vectors) per batch, in order. Here one batch after another; a remote encoder keeps several
+        batches in flight so that the caller's work on one overlaps the server's on the next."""
+        for docs in batches:
+            yield docs, self.predict(docs)
+
     def forward(self, docs: Sequence[Doc]) -> TokenVectors:
         lengths = [len(doc) for doc in docs]
         encoded = self.tokenize(docs)
@@ -122,6 +142,13 @@ class TokenEncoder(torch.nn.Module):
 
     def encode_pieces(self, piece_ids: List[List[int]]) -> torch.Tensor:
         """(n_pieces_in_batch, width): contextual vectors of every piece, overlapping windows averaged."""
+        windows, placement = self.cut_windows(piece_ids)
+        if not windows:
+            return torch.zeros(0, self.width, device=self.device)
+        return self.merge_windows(self.backbone(windows), placement)
+
+    def cut_windows(self, piece_ids: List[List[int]]) -> Tuple[List[List[int]], "WindowPlacement"]:
+        """The windows of a batch's pieces, and where each window's pieces sit in the batch."""
         windows, targets = [], []
         doc_offset = 0
         for ids in piece_ids:
@@ -130,13 +157,16 @@ class TokenEncoder(torch.nn.Module):
                 windows.append(chunk)
                 targets.append(np.arange(doc_offset + start, doc_offset + start + len(chunk)))
             doc_offset += len(ids)
-        if not windows:
-            return torch.zeros(0, self.width, device=self.device)
+        return windows, WindowPlacement(np.concatenate(targets) if targets else np.zeros(0, np.int64), doc_offset)
+
+    def merge_windows(self, hidden: torch.Tensor, placement: "WindowPlacement") -> torch.Tensor:
+        """The backbone's rows (one per window piece) -> one row per batch piece, overlapping windows averaged."""
         # In float from here: overlapping windows are averaged, and bf16 would round the sum.
-        hidden = self.backbone(windows).float()
-        target = torch.from_numpy(np.concatenate(targets)).to(hidden.device)
-        summed = hidden.new_zeros(doc_offset, hidden.shape[1]).index_add_(0, target, hidden)
-        counts = torch.bincount(target, minlength=doc_offset).clamp_(min=1).to(summed.dtype)
+        hidden = hidden.float()
+        n_pieces = placement.n_pieces
+        target = torch.from_numpy(placement.targets).to(hidden.device)
+        summed = hidden.new_zeros(n_pieces, hidden.shape[1]).index_add_(0, target, hidden)
+        counts = torch.bincount(target, minlength=n_pieces).clamp_(min=1).to(summed.dtype)
         return summed / counts[:, None]
 
     def _pool(self, docs, offsets, piece_ids, piece_vectors: torch.Tensor, lengths: List[int]) -> TokenVectors:
@@ -157,3 +187,10 @@ class TokenEncoder(torch.nn.Module):
         contributions = piece_vectors[piece_index] * weight[:, None]
         data = contributions.new_zeros(token_offset, self.width).index_add_(0, token_index, contributions)
         return TokenVectors(data, lengths)
+
+
+class WindowPlacement(NamedTuple):
+    """targets (np.ndarray): batch piece index of each window piece, windows in order; n_pieces (int): in the batch."""
+
+    targets: np.ndarray
+    n_pieces: int
