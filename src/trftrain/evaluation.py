@@ -19,18 +19,15 @@ PER_TYPE = {"dep_las_per_type": "LAS per relation", "ents_per_type": "Entities p
             "cats_f_per_type": "Text classification per label"}
 
 
-def evaluate_pipeline(model: str, data: Path, *, gpu_id: int = -1, batch_size: int = 64,
-                      output: Optional[Path] = None, int8: bool = False, precision: Optional[str] = None) -> dict:
+def load_for_evaluation(model: str, *, gpu_id: int = -1, int8: bool = False, precision: Optional[str] = None):
+    """The pipeline to score, on its device, in the precision asked for."""
     import spacy
-    from spacy.training import Corpus
 
     from . import set_inference_precision, to_device
     from .runtime import select_device
 
     if precision is not None and precision not in SETTINGS:
         raise TrftrainError(f"--precision '{precision}' is not one of {', '.join(SETTINGS)}.")
-    if not Path(data).exists():
-        raise TrftrainError(f"Evaluation data not found: '{data}'.")
     if Path(model).exists() and not (Path(model) / "config.cfg").exists():
         raise TrftrainError(f"'{model}' is not a pipeline folder (no config.cfg); give e.g. training/model-best.")
     device = select_device(gpu_id)
@@ -42,6 +39,19 @@ def evaluate_pipeline(model: str, data: Path, *, gpu_id: int = -1, batch_size: i
         from .quantization import quantize_int8
 
         quantize_int8(nlp)
+    return nlp
+
+
+def evaluate_pipeline(model: str, data: Path, *, gpu_id: int = -1, batch_size: int = 64,
+                      output: Optional[Path] = None, int8: bool = False, precision: Optional[str] = None,
+                      nlp=None) -> dict:
+    """nlp: the pipeline already loaded (by load_for_evaluation); None loads `model`."""
+    from spacy.training import Corpus
+
+    if not Path(data).exists():
+        raise TrftrainError(f"Evaluation data not found: '{data}'.")
+    if nlp is None:
+        nlp = load_for_evaluation(model, gpu_id=gpu_id, int8=int8, precision=precision)
     examples = list(Corpus(data)(nlp))
     if not examples:
         raise TrftrainError(f"'{data}' holds no documents.")

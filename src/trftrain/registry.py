@@ -31,15 +31,17 @@ Encoder = Union[SharedEncoder, TokenEncoder]
 def transformer_v1(name: str, window: int = 128, stride: int = 96, pooling: str = "mean",
                    max_padded_pieces: int = 1024, attention_dropout: Optional[float] = None,
                    hidden_dropout: Optional[float] = None, inference_precision: str = "auto",
-                   max_windows_per_forward: Optional[int] = None) -> TokenEncoder:
+                   max_windows_per_forward: Optional[int] = None, layers: Optional[int] = None) -> TokenEncoder:
     """A Hugging Face encoder read per spaCy token; weights load at initialize, not here.
     inference_precision: "auto" predicts in bf16 where the hardware multiplies bf16 natively (CUDA, CPUs with
     AMX or AVX-512 BF16), else fp32; "bf16", "fp16" (CUDA) or "off" to choose.
+    layers: keep only the first `layers` layers of the encoder, initialised from it (null: all); e.g. a fast
+    student for `trftrain distill`. Optional and last, so configs written before it still resolve.
     max_windows_per_forward: replaced by max_padded_pieces; accepted and ignored so that pipelines saved
     before the change still load."""
     return TokenEncoder(name, window=window, stride=stride, pooling=pooling, max_padded_pieces=max_padded_pieces,
                         attention_dropout=attention_dropout, hidden_dropout=hidden_dropout,
-                        inference_precision=inference_precision)
+                        inference_precision=inference_precision, layers=layers)
 
 
 @registry.architectures("trftrain.SharedEncoder.v1")
