@@ -67,7 +67,7 @@ class RawTextReader:
 
     def _record(self, number: int, line: Union[bytes, int]) -> Record:
         if isinstance(line, int):
-            return Problem(number, f"longer than --max-chars {self.max_chars:,} ({line:,} bytes); skipped")
+            return Problem(number, f"{line:,} bytes, more than --max-chars {self.max_chars:,} characters; skipped")
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError as err:

@@ -92,26 +92,29 @@ def distill(teacher: str, student_config: Path, raw: Path, output: Path, *, gold
         raise TrftrainError(Errors.E509.format(path=output, config=student_config))
     reader = RawTextReader(raw, max_chars=options.max_chars, text_field=options.text_field)
     folder = teacher_folder(teacher)
-    OutputFolder(output).prepare(resume=resume, overwrite=overwrite)
     cache_dir = Path(cache) if cache is not None else Path(output) / "cache"
     identity = {"teacher": {"path": str(teacher), "fingerprint": pipeline_fingerprint(folder)},
                 "raw": raw_identity(raw, max_chars=options.max_chars, text_field=options.text_field),
                 "top_k": options.top_k}
-    teacher_model = None
-    if not _complete(cache_dir):
+    teacher_model, teacher_cache = None, None
+    if _complete(cache_dir):
+        teacher_cache = TeacherCache.open(cache_dir, identity)  # checks that it is this teacher's; writes nothing
+        components, teacher_factories = teacher_cache.components, teacher_cache.meta["teacher"]["factories"]
+    else:
         teacher_model = Teacher(load_teacher_pipeline(teacher, select_device(gpu_id)), top_k=options.top_k)
-        identity["teacher"]["components"] = teacher_model.components
-        identity["teacher"]["factories"] = teacher_model.factories
-    teacher_cache = TeacherCache.open(cache_dir, identity)
-    components = teacher_cache.components
+        components, teacher_factories = teacher_model.components, teacher_model.factories
+    # Refused before anything is written: a student that cannot learn from this teacher.
     student_factories = pipeline_factories(config)
     pairs = pair_components(student_factories, {n: c["factory"] for n, c in components.items()},
                             student_label=str(student_config), teacher_label=str(teacher))
+    OutputFolder(output).prepare(resume=resume, overwrite=overwrite)
     for name in unpaired(student_factories, pairs):
         say(f"ℹ '{name}' has no counterpart in the teacher: it learns from --gold examples only.")
     say("Pairs (student <- teacher): " + ", ".join(
         f"{p.student} <- {p.teacher} ({'soft' if p.soft and options.soft else 'hard labels'})" for p in pairs))
     if teacher_model is not None:
+        identity["teacher"].update(components=components, factories=teacher_factories)
+        teacher_cache = TeacherCache.open(cache_dir, identity)
         say(f"Teacher '{teacher}' is annotating {raw} into {cache_dir} ...")
         fill_cache(teacher_model, reader, teacher_cache, batch_size=options.batch_size,
                    shard_docs=options.shard_docs, say=say)
@@ -122,7 +125,7 @@ def distill(teacher: str, student_config: Path, raw: Path, output: Path, *, gold
     if teacher_cache.n_docs == 0:
         problems = "; ".join(str(p) for p in teacher_cache.problems()[:SHOWN_PROBLEMS]) or "the file is empty"
         raise TrftrainError(Errors.E502.format(path=raw, problems=problems, field=options.text_field))
-    encoder = teacher_encoder_folder(folder, components, teacher_cache.meta["teacher"].get("factories", {}))
+    encoder = teacher_encoder_folder(folder, components, teacher_factories)
     if kind == TRFTRAIN:
         return _train_trftrain(config, pairs, teacher_cache, output, options, gold=gold, gold_fraction=gold_fraction,
                                dev=dev_corpus, teacher_encoder=encoder, gpu_id=gpu_id, resume=resume,

@@ -1,0 +1,179 @@
+"""trftrain distill: a tiny teacher distilled into tiny students of both kinds (a trftrain pipeline on the
+teacher's encoder cut to one layer, spaCy's CNN components) on a handful of raw texts. Students reproduce the
+teacher's labels; the soft-target loss falls; the cache round-trips and survives interruption; bad raw input is
+reported with line numbers and never stops a run; a student sharing no task with the teacher is refused."""
+import io
+import json
+import shutil
+
+import numpy as np
+import pytest
+import spacy
+from distillation_setup import RAW_TEXTS, annotate, train_teacher, write_student
+from pipelines import gold_docs
+from spacy.tokens import DocBin
+from typer.testing import CliRunner
+
+from trftrain.cli.app import app
+from trftrain.distillation import DistillOptions, distill
+from trftrain.distillation.annotate import fill_cache
+from trftrain.distillation.cache import TeacherCache, raw_identity
+from trftrain.distillation.raw_text import Problem, RawText, RawTextReader
+from trftrain.distillation.teacher import Teacher
+from trftrain.errors import TrftrainError
+
+# Problems the raw file below holds, by line.
+BAD_LINES = {2: "empty", 4: "invalid UTF-8", 6: "more than --max-chars", 8: "empty"}
+
+
+def write_raw(path):
+    """The raw texts with an empty line, invalid UTF-8, a text of a million characters and a blank line."""
+    lines = [RAW_TEXTS[0].encode(), b"", RAW_TEXTS[1].encode(), b"Caf\xe9 au lait \xff", RAW_TEXTS[2].encode(),
+             b"x" * 1_000_000, RAW_TEXTS[3].encode(), b"   \t", RAW_TEXTS[4].encode()]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, tiny_encoder):
+    root = tmp_path_factory.mktemp("distill")
+    teacher = train_teacher(root, tiny_encoder)
+    DocBin(docs=gold_docs()).to_disk(root / "dev.spacy")
+    return {"root": root, "teacher": teacher, "raw": write_raw(root / "raw.txt"), "dev": root / "dev.spacy",
+            "cache": root / "cache"}
+
+
+def records(out):
+    return [json.loads(line) for line in (out / "training_log.jsonl").read_text().splitlines()]
+
+
+def test_raw_text_problems_are_reported_with_line_numbers(tmp_path):
+    raw = write_raw(tmp_path / "raw.txt")
+    items = list(RawTextReader(raw, max_chars=10_000))
+    problems = {item.line: item.reason for item in items if isinstance(item, Problem)}
+    assert sorted(problems) == sorted(BAD_LINES)
+    assert all(BAD_LINES[line] in reason for line, reason in problems.items())
+    assert [item.text for item in items if isinstance(item, RawText)] == RAW_TEXTS
+    assert [item.line for item in items if isinstance(item, RawText)] == [1, 3, 5, 7, 9]
+    jsonl = tmp_path / "raw.jsonl"
+    jsonl.write_text('{"text": "Anna lives here ."}\n{"text": \n{"body": "x"}\n{"text": 3}\n\n{"text": "Hi ."}\n')
+    items = list(RawTextReader(jsonl))
+    assert [(i.line, type(i).__name__) for i in items] == [(1, "RawText"), (2, "Problem"), (3, "Problem"),
+                                                            (4, "Problem"), (5, "Problem"), (6, "RawText")]
+    assert "not valid JSON" in items[1].reason and "no 'text' field" in items[2].reason
+    with pytest.raises(TrftrainError, match=r"\[E503\].*\.csv"):
+        RawTextReader(tmp_path / "raw.csv")
+
+
+def test_cache_round_trips_and_an_interrupted_pass_continues(setup, tmp_path, monkeypatch):
+    teacher = Teacher(spacy.load(setup["teacher"]), top_k=4)
+    identity = {"teacher": {"path": "t", "fingerprint": "f", "components": teacher.components,
+                            "factories": teacher.factories},
+                "raw": raw_identity(setup["raw"]), "top_k": 4}
+    reader = RawTextReader(setup["raw"], max_chars=10_000)
+    calls = {"n": 0}
+    original = Teacher.annotate
+
+    def interrupted(self, texts):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, texts)
+
+    monkeypatch.setattr(Teacher, "annotate", interrupted)
+    cache = TeacherCache.open(tmp_path / "cache", identity)
+    with pytest.raises(KeyboardInterrupt):
+        fill_cache(teacher, reader, cache, batch_size=1, shard_docs=2, say=lambda text: None)
+    saved = TeacherCache.open(tmp_path / "cache", identity)
+    assert not saved.complete and saved.n_docs == 2 and saved.meta["records_read"] == 3
+    monkeypatch.setattr(Teacher, "annotate", original)
+    fill_cache(teacher, reader, saved, batch_size=1, shard_docs=2, say=lambda text: None)
+    cache = TeacherCache.load(tmp_path / "cache")
+    assert cache.complete and cache.n_docs == len(RAW_TEXTS) and cache.n_shards == 3
+    assert sorted(p.line for p in cache.problems()) == sorted(BAD_LINES)
+    # What the shards hold is what the teacher says, text by text.
+    docs, lines, outputs = [], [], []
+    for index in range(cache.n_shards):
+        shard = cache.read_shard(index, spacy.blank("en").vocab)
+        docs += shard.docs
+        lines += shard.lines.tolist()
+        outputs += [shard.doc_outputs(i, cache.kinds) for i in range(len(shard.docs))]
+    assert lines == [1, 3, 5, 7, 9]
+    fresh = spacy.load(setup["teacher"])
+    for doc, text, cached in zip(docs, RAW_TEXTS, outputs):
+        direct_docs, direct = Teacher(fresh, top_k=4).annotate([text])
+        expected = direct_docs[0]
+        assert [t.tag_ for t in doc] == [t.tag_ for t in expected] and doc.text == text
+        assert [t.head.i for t in doc] == [t.head.i for t in expected]
+        assert [(e.start, e.end, e.label_) for e in doc.ents] == [(e.start, e.end, e.label_) for e in expected.ents]
+        assert sorted(doc.cats.values()) == [0.0, 1.0] and doc.cats == expected.cats
+        for name, arrays in direct.items():
+            for key, values in arrays.items():
+                np.testing.assert_array_equal(cached[name][key], values)
+    with pytest.raises(TrftrainError, match=r"\[E504\].*another teacher"):
+        TeacherCache.open(tmp_path / "cache", {**identity, "teacher": {**identity["teacher"], "fingerprint": "g"}})
+    with pytest.raises(TrftrainError, match=r"\[E504\].*--top-k 4"):
+        TeacherCache.open(tmp_path / "cache", {**identity, "top_k": 8})
+
+
+@pytest.fixture(scope="module")
+def trftrain_student(setup):
+    """The trftrain student's run, which also fills the teacher's cache that the spaCy student reuses."""
+    out = setup["root"] / "trftrain-student"
+    printed = io.StringIO()
+    best = distill(str(setup["teacher"]), write_student(setup["root"], "trftrain", 60), setup["raw"], out,
+                   dev=setup["dev"], cache=setup["cache"], options=DistillOptions(temperature=1.0, max_chars=10_000),
+                   overrides={"training.eval_frequency": 30}, stdout=printed)
+    return {"best": best, "out": out, "printed": printed.getvalue()}
+
+
+def test_trftrain_student_reproduces_the_teacher_and_its_soft_loss_falls(setup, trftrain_student):
+    printed = trftrain_student["printed"]
+    assert "Skipped 4 raw input(s)" in printed and "line 4: invalid UTF-8" in printed
+    assert "tagger <- tagger (soft), parser <- parser (soft), ner <- ner (soft), textcat <- textcat (soft)" in printed
+    teacher, student = spacy.load(setup["teacher"]), spacy.load(trftrain_student["best"])
+    assert annotate(student, RAW_TEXTS) == annotate(teacher, RAW_TEXTS)
+    losses = [r["losses"] for r in records(trftrain_student["out"])]
+    for head in ("tagger", "parser", "ner", "textcat"):
+        assert losses[-1][head] < 0.5 * losses[0][head], (head, losses)
+    # The cut encoder: one layer, saved so, reloaded so.
+    assert student.get_pipe("transformer").encoder.backbone.model.config.num_hidden_layers == 1
+    assert student.config["components"]["transformer"]["model"]["layers"] == 1
+
+
+def test_spacy_student_reuses_the_cache_and_reproduces_the_teacher(setup, trftrain_student, monkeypatch):
+    monkeypatch.setattr(Teacher, "annotate", lambda *a: pytest.fail("the teacher ran again"))
+    printed = io.StringIO()
+    best = distill(str(setup["teacher"]), write_student(setup["root"], "spacy", 120), setup["raw"],
+                   setup["root"] / "spacy-student", dev=setup["dev"], cache=setup["cache"],
+                   options=DistillOptions(max_chars=10_000), stdout=printed)
+    assert "Reusing the teacher's annotation" in printed.getvalue()
+    student, teacher = spacy.load(best), spacy.load(setup["teacher"])
+    assert [name for name, _ in student.pipeline] == ["tok2vec", "tagger", "parser", "ner", "textcat"]
+    assert annotate(student, RAW_TEXTS) == annotate(teacher, RAW_TEXTS)
+
+
+def test_evaluate_reports_agreement_with_the_teacher(setup, tmp_path):
+    """The teacher against itself: every shared task agrees fully."""
+    result = CliRunner().invoke(app, ["evaluate", str(setup["teacher"]), str(setup["dev"]), "--teacher",
+                                      str(setup["teacher"]), "--output", str(tmp_path / "scores.json")])
+    assert result.exit_code == 0, result.output
+    assert "Agreement with the teacher" in result.output and "cats_agreement_textcat     100.00" in result.output
+    agreement = json.loads((tmp_path / "scores.json").read_text())["teacher_agreement"]
+    assert set(agreement) >= {"tag_acc", "dep_uas", "dep_las", "ents_f", "cats_agreement_textcat"}
+    assert all(value == 1.0 for value in agreement.values()), agreement
+
+
+def test_a_student_that_shares_no_task_with_the_teacher_is_refused(setup, tmp_path):
+    config = write_student(tmp_path, "trftrain", 2)
+    config.write_text(config.read_text().replace('"tagger", "parser", "ner", "textcat"', '"morphologizer"')
+                      .replace('[components.tagger]\nfactory = "trftrain_tagger"',
+                               '[components.morphologizer]\nfactory = "trftrain_morphologizer"'))
+    result = CliRunner().invoke(app, ["distill", str(setup["teacher"]), str(config), "--raw", str(setup["raw"]),
+                                      "--output", str(tmp_path / "out"), "--dev", str(setup["dev"])])
+    assert result.exit_code == 1
+    message = " ".join(result.output.split())
+    assert "[E501]" in message and str(config) in message and str(setup["teacher"]) in message
+    assert "morphologizer (morphologizer)" in message and "tagger (tagger), parser (parser)" in message
+    assert not (tmp_path / "out").exists()  # refused before the teacher ran or anything was written
+    shutil.rmtree(tmp_path / "out", ignore_errors=True)
