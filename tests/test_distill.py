@@ -154,12 +154,21 @@ def test_spacy_student_reuses_the_cache_and_reproduces_the_teacher(setup, trftra
 
 
 def test_evaluate_reports_agreement_with_the_teacher(setup, tmp_path):
-    """The teacher against itself: every shared task agrees fully."""
-    result = CliRunner().invoke(app, ["evaluate", str(setup["teacher"]), str(setup["dev"]), "--teacher",
+    """The teacher against itself, on gold that disagrees with it (every tag NN, every doc NEG): the gold scores
+    fall, the agreement is full."""
+    wrong = gold_docs()
+    for doc in wrong:
+        for token in doc:
+            token.tag_ = "NN"
+        doc.cats = {"POS": 0.0, "NEG": 1.0}
+    DocBin(docs=wrong).to_disk(tmp_path / "wrong.spacy")
+    result = CliRunner().invoke(app, ["evaluate", str(setup["teacher"]), str(tmp_path / "wrong.spacy"), "--teacher",
                                       str(setup["teacher"]), "--output", str(tmp_path / "scores.json")])
     assert result.exit_code == 0, result.output
     assert "Agreement with the teacher" in result.output and "cats_agreement_textcat     100.00" in result.output
-    agreement = json.loads((tmp_path / "scores.json").read_text())["teacher_agreement"]
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert scores["tag_acc"] < 0.5
+    agreement = scores["teacher_agreement"]
     assert set(agreement) >= {"tag_acc", "dep_uas", "dep_las", "ents_f", "cats_agreement_textcat"}
     assert all(value == 1.0 for value in agreement.values()), agreement
 
@@ -177,3 +186,78 @@ def test_a_student_that_shares_no_task_with_the_teacher_is_refused(setup, tmp_pa
     assert "morphologizer (morphologizer)" in message and "tagger (tagger), parser (parser)" in message
     assert not (tmp_path / "out").exists()  # refused before the teacher ran or anything was written
     shutil.rmtree(tmp_path / "out", ignore_errors=True)
+
+
+def test_stream_mixes_gold_at_its_fraction_and_resumes_where_it_stopped(setup, trftrain_student):
+    from trftrain.distillation.soft_targets import TEACHER_KEY
+    from trftrain.distillation.stream import MixedStream, TeacherStream
+    from trftrain.training.batches import BatchStream
+
+    nlp = spacy.blank("en")
+    cache = TeacherCache.load(setup["cache"])
+    one_per_batch = lambda items: ([item] for item in items)  # noqa: E731
+    gold = [eg for eg in DocBin().from_disk(setup["dev"]).get_docs(nlp.vocab)]
+
+    def stream():
+        from pipelines import examples_for
+
+        return MixedStream(TeacherStream(cache, nlp.vocab, one_per_batch, seed=3),
+                           BatchStream(examples_for(nlp, gold), one_per_batch, seed=4), 0.25)
+
+    first = stream()
+    taken = first.take(12)
+    is_gold = [TEACHER_KEY not in batch[0].predicted.user_data for batch in taken]
+    assert is_gold == [False, False, False, True] * 3
+    assert first.epoch == 1  # five teacher texts a pass: nine teacher batches took it into the second
+    state = json.loads(json.dumps(first.state_dict()))
+    expected = [batch[0].reference.text for batch in first.take(6)]
+    resumed = stream()
+    resumed.load_state_dict(state)
+    assert [batch[0].reference.text for batch in resumed.take(6)] == expected
+
+
+def test_soft_losses_vanish_when_the_student_matches_the_teacher():
+    import torch
+
+    from trftrain.components.soft_targets import (
+        SoftDocTargets,
+        SoftTokenTargets,
+        doc_distillation_loss,
+        token_distillation_loss,
+    )
+    from trftrain.distillation.soft_targets import sigmoid, softmax
+
+    torch.manual_seed(0)
+    teacher = torch.randn(6, 5)
+    ids = torch.argsort(teacher, dim=1, descending=True)
+    probs = torch.from_numpy(softmax(torch.gather(teacher, 1, ids).numpy(), 2.0))
+    targets = SoftTokenTargets(ids, probs, torch.ones(6, dtype=torch.bool), temperature=2.0)
+    assert abs(float(token_distillation_loss(teacher, targets).total)) < 1e-4
+    assert float(token_distillation_loss(torch.randn(6, 5), targets).total) > 0.01
+    assert token_distillation_loss(teacher, targets).count == 6
+    for multi_label in (False, True):
+        p = sigmoid(teacher.numpy(), 2.0) if multi_label else softmax(teacher.numpy(), 2.0)
+        doc_targets = SoftDocTargets(torch.from_numpy(p), torch.ones(6, dtype=torch.bool), multi_label, 2.0)
+        assert abs(float(doc_distillation_loss(teacher, doc_targets).total)) < 1e-4
+        assert float(doc_distillation_loss(-teacher, doc_targets).total) > 0.1
+
+
+def test_encoder_cut_to_its_first_layers_keeps_their_weights(tiny_encoder):
+    from trftrain.encoder.loading import load_pretrained
+
+    full, _ = load_pretrained(tiny_encoder)
+    cut, _ = load_pretrained(tiny_encoder, layers=1)
+    assert cut.config.num_hidden_layers == 1 and len(cut.encoder.layer) == 1
+    full_weights = full.state_dict()
+    compared = [name for name in cut.state_dict() if not name.startswith("pooler.")]  # the saved model has none
+    assert any(name.startswith("encoder.layer.0.") for name in compared)
+    for name in compared:
+        assert torch_equal(cut.state_dict()[name], full_weights[name]), name
+    with pytest.raises(TrftrainError, match=r"`model.layers` is 3, but encoder .* has 2 layers"):
+        load_pretrained(tiny_encoder, layers=3)
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))
