@@ -261,3 +261,18 @@ def torch_equal(a, b) -> bool:
     import torch
 
     return bool(torch.equal(a, b))
+
+
+def test_spacy_corpus_mixes_gold_examples_at_their_fraction(setup, trftrain_student):
+    from trftrain.distillation.spacy_corpus import TeacherCorpus
+
+    nlp = spacy.blank("en")
+    corpus = TeacherCorpus(str(setup["cache"]), str(setup["dev"]), gold_fraction=0.25, seed=1)
+    first = list(corpus(nlp))
+    gold_texts = {doc.text for doc in gold_docs()}
+    is_gold = [eg.reference.text in gold_texts and eg.reference.text not in RAW_TEXTS for eg in first]
+    assert is_gold == [False, False, False, True, False, False]
+    assert sorted(eg.reference.text for eg, g in zip(first, is_gold) if not g) == sorted(RAW_TEXTS)
+    assert all(sorted(eg.reference.cats.values()) == [0.0, 1.0] for eg, g in zip(first, is_gold) if not g)
+    second = [eg.reference.text for eg in corpus(nlp)]
+    assert second != [eg.reference.text for eg in first]  # each call is an epoch in a new order
