@@ -13,8 +13,8 @@ from safetensors.torch import load_file
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
+from trftrain.atomic_folders import save_atomically
 from trftrain.errors import TrftrainError
-from trftrain.training.checkpoints import save_atomically
 from trftrain.training.loop import TrainingStopped, train
 from trftrain.training.trainer import Trainer
 
@@ -249,3 +249,21 @@ def test_frozen_head_and_unannotated_head_still_log(tmp_path, tiny_encoder, corp
     log = records(tmp_path / "run")
     assert [r["step"] for r in log] == [2, 3]
     assert log[0]["losses"]["tagger"] == 0.0 and log[0]["losses"]["textcat"] == 0.0
+
+
+def test_a_kill_between_renames_leaves_model_best_to_evaluate_and_package(tmp_path, tiny_encoder, corpus):
+    """The state a kill between save_atomically's two renames leaves where renameat2 is missing: the target moved
+    to .previous, the new folder complete in .partial. Reading commands put the last complete one back."""
+    from trftrain.evaluation import evaluate_pipeline
+
+    config = write_config(tmp_path, tiny_encoder, ["tagger"])
+    out = tmp_path / "run"
+    train(config, out, overrides={**corpus, "training.max_steps": 2, "training.eval_frequency": 2})
+    (out / "model-best").rename(out / ".model-best.previous")
+    scores = evaluate_pipeline(str(out / "model-best"), corpus["paths.dev"])
+    assert scores["tag_acc"] is not None and (out / "model-best" / "config.cfg").exists()
+    (out / "model-last").rename(out / ".model-last.previous")
+    (out / ".model-last.partial").mkdir()
+    train(config, out, overrides={**corpus, "training.max_steps": 4}, resume=True,
+          allow_changes=["training.max_steps"])
+    assert (out / "model-last" / "config.cfg").exists() and not list(out.glob(".*"))

@@ -147,6 +147,22 @@ class Errors(metaclass=_Coded):
     E420 = "Pipeline '{name}' has no `trftrain_transformer` component to load remote; its components are {components}."
 
     # -- E5xx: distillation ------------------------------------------------------------------------------------
+    E501 = ("The student ({student}) shares no task with the teacher ({teacher}): the student's components are "
+            "{student_components} and the teacher's are {teacher_components}. Give the student at least one "
+            "component for a task the teacher does ({tasks}), e.g. a tagger when the teacher has one.")
+    E502 = ("The raw text '{path}' gave no text to distill from ({problems}). Check the file: .txt takes one text "
+            "per line, .jsonl one JSON object per line with a '{field}' field, .spacy a DocBin.")
+    E503 = ("Raw text '{path}': the format '{suffix}' is not one trftrain reads. Give a .txt (one text per line), "
+            ".jsonl (one JSON object per line with a text field) or .spacy file.")
+    E504 = ("The teacher cache '{path}' was made {problem}. Give another --cache folder, or delete '{path}' to "
+            "annotate the raw text again with this teacher.")
+    E505 = "The teacher cache '{path}' is unreadable ({problem}). Delete it to annotate the raw text again."
+    E506 = ("No development corpus for the student: give --dev CORPUS.spacy or set `paths.dev` in the student "
+            "config '{config}' (the student is scored on it to pick model-best).")
+    E507 = "--{option} {value}: {problem}"
+    E508 = "Teacher pipeline '{path}' could not be loaded: {problem}. Give a pipeline folder (with config.cfg) or the name of an installed pipeline package."
+    E509 = ("--resume: the student in '{path}' is a spaCy pipeline ({config}), trained by spaCy's own loop, which "
+            "cannot resume. Start again with --overwrite.")
 
     # -- E6xx: annotation --------------------------------------------------------------------------------------
     E600 = ("Input not found: '{path}'. Give a .txt, .jsonl, .csv, .tsv or .parquet file, or a folder of them.")

@@ -4,6 +4,7 @@ from typing import List, Optional
 
 import srsly
 
+from .atomic_folders import recover
 from .errors import Errors, TrftrainError
 from .precision import SETTINGS
 
@@ -19,10 +20,9 @@ PER_TYPE = {"dep_las_per_type": "LAS per relation", "ents_per_type": "Entities p
             "cats_f_per_type": "Text classification per label"}
 
 
-def evaluate_pipeline(model: str, data: Path, *, gpu_id: int = -1, batch_size: int = 64,
-                      output: Optional[Path] = None, int8: bool = False, precision: Optional[str] = None) -> dict:
+def load_for_evaluation(model: str, *, gpu_id: int = -1, int8: bool = False, precision: Optional[str] = None):
+    """The pipeline to score, on its device, in the precision asked for."""
     import spacy
-    from spacy.training import Corpus
 
     from . import set_inference_precision, to_device
     from .runtime import select_device
@@ -30,12 +30,8 @@ def evaluate_pipeline(model: str, data: Path, *, gpu_id: int = -1, batch_size: i
     if precision is not None and precision not in SETTINGS:
         raise TrftrainError(Errors.E009.format(option="precision", value=f"'{precision}'",
                                                problem=f"use one of {', '.join(SETTINGS)}."))
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        # 0 scored nothing and printed a table of zeros; a negative size failed inside itertools.
-        raise TrftrainError(Errors.E009.format(option="batch-size", value=batch_size,
-                                               problem="give the number of docs per batch, 1 or more."))
-    if not Path(data).exists():
-        raise TrftrainError(Errors.E010.format(path=data))
+    # A run killed between the two renames of a save leaves the last complete folder beside the target.
+    recover(Path(model))
     if Path(model).exists() and not (Path(model) / "config.cfg").exists():
         raise TrftrainError(Errors.E011.format(model=model))
     device = select_device(gpu_id)
@@ -47,6 +43,23 @@ def evaluate_pipeline(model: str, data: Path, *, gpu_id: int = -1, batch_size: i
         from .quantization import quantize_int8
 
         quantize_int8(nlp)
+    return nlp
+
+
+def evaluate_pipeline(model: str, data: Path, *, gpu_id: int = -1, batch_size: int = 64,
+                      output: Optional[Path] = None, int8: bool = False, precision: Optional[str] = None,
+                      nlp=None) -> dict:
+    """nlp: the pipeline already loaded (by load_for_evaluation); None loads `model`."""
+    from spacy.training import Corpus
+
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        # 0 scored nothing and printed a table of zeros; a negative size failed inside itertools.
+        raise TrftrainError(Errors.E009.format(option="batch-size", value=batch_size,
+                                               problem="give the number of docs per batch, 1 or more."))
+    if not Path(data).exists():
+        raise TrftrainError(Errors.E010.format(path=data))
+    if nlp is None:
+        nlp = load_for_evaluation(model, gpu_id=gpu_id, int8=int8, precision=precision)
     examples = list(Corpus(data)(nlp))
     if not examples:
         raise TrftrainError(Errors.E012.format(path=data))

@@ -16,6 +16,7 @@ import srsly
 from confection import Config
 from packaging.version import InvalidVersion, Version
 
+from .atomic_folders import recover
 from .errors import Errors, TrftrainError
 from .versions import library_versions
 
@@ -69,6 +70,7 @@ def build_wheel(model: Path, outdir: Path, *, name: str, version: str) -> Path:
     model, outdir = Path(model), Path(outdir)
     check_name(name)
     version = normalized_version(version)
+    recover(model)  # a run killed between the two renames of a save left the last complete folder beside it
     if not (model / "config.cfg").exists() or not (model / "meta.json").exists():
         raise TrftrainError(Errors.E203.format(model=model))
     if outdir.exists() and not outdir.is_dir():

@@ -46,9 +46,9 @@ def serve(pipelines: List[str], *, host: str = "127.0.0.1", port: int = 8080, gp
     """Serve until interrupted; see `trftrain serve --help` for the settings."""
     from ..errors import Errors, TrftrainError
     from ..precision import SETTINGS
+    from ..runtime import select_device
     from ..serving.app import ServeSettings
     from ..serving.server import run_server
-    from ..runtime import select_device
 
     if precision is not None and precision not in SETTINGS:
         raise TrftrainError(Errors.E404.format(key="--precision", value=precision,

@@ -79,7 +79,8 @@ class Head(TorchPipe):
         raise NotImplementedError
 
     def loss(self, scores: Any, targets: Any) -> List[LossTerm]:
-        """Summed loss terms, one per entry of targets.counts."""
+        """Summed loss terms, one per entry of targets.counts. Targets are gold ones from `targets()`, or a
+        teacher's soft targets (components/soft_targets.py, parser_soft_targets.py), told apart by type."""
         raise NotImplementedError
 
     def decode(self, docs: Sequence[Doc], scores: Any):

@@ -20,6 +20,7 @@ from ..encoder.token_vectors import TokenVectors
 from ..errors import config_error
 from ..padding import padded_groups
 from .head import Head, LossTerm
+from .parser_soft_targets import SoftParserTargets, soft_parser_loss
 from .token_labels import gold_sentence_starts
 from .torch_pipe import labels_in_order
 
@@ -164,6 +165,8 @@ class DependencyParser(Head):
                             labels=self.model.labels(dependents, governors).float())
 
     def loss(self, scores: ParserScores, targets: ParserTargets) -> List[LossTerm]:
+        if isinstance(targets, SoftParserTargets):
+            return soft_parser_loss(scores, targets)
         device = scores.starts.device
         usable = targets.usable
         block_of_token = np.repeat(np.arange(len(targets.block_first)), targets.block_len)

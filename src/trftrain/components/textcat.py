@@ -10,6 +10,7 @@ from spacy.pipeline.textcat_multilabel import textcat_multilabel_score
 from ..encoder.token_vectors import TokenVectors
 from ..errors import Errors, TrftrainError
 from .head import Head, LossTerm
+from .soft_targets import SoftDocTargets, doc_distillation_loss
 
 
 @dataclass
@@ -66,6 +67,8 @@ class TextClassifier(Head):
         return self.model(vectors.data, vectors.doc_index(), len(vectors.lengths)).float()
 
     def loss(self, scores: torch.Tensor, targets: DocTargets) -> List[LossTerm]:
+        if isinstance(targets, SoftDocTargets):
+            return [doc_distillation_loss(scores, targets)]
         rows = targets.known.any(1)
         # Exclusive: the gold class is the label with the highest value among those the doc names.
         gold = torch.where(targets.known, targets.values, torch.full_like(targets.values, -1.0)).argmax(1)
@@ -115,6 +118,8 @@ class MultiLabelTextClassifier(TextClassifier):
     multi_label = True
 
     def loss(self, scores: torch.Tensor, targets: DocTargets) -> List[LossTerm]:
+        if isinstance(targets, SoftDocTargets):
+            return [doc_distillation_loss(scores, targets)]
         known = targets.known.to(scores.device)
         losses = torch.nn.functional.binary_cross_entropy_with_logits(scores, targets.values.to(scores.device),
                                                                       reduction="none")

@@ -14,6 +14,7 @@ from spacy.training import Example
 
 from ..encoder.token_vectors import TokenVectors
 from .head import Head, LossTerm
+from .soft_targets import SoftTokenTargets, token_distillation_loss
 from .torch_pipe import labels_in_order
 
 IGNORE = -100
@@ -66,6 +67,8 @@ class TokenLabeller(Head):
         return self.model(vectors.data)
 
     def loss(self, scores: torch.Tensor, targets: TokenTargets) -> List[LossTerm]:
+        if isinstance(targets, SoftTokenTargets):
+            return [token_distillation_loss(scores, targets)]
         total = torch.nn.functional.cross_entropy(scores.float(), targets.labels.to(scores.device),
                                                   ignore_index=IGNORE, reduction="sum")
         return [LossTerm(total, targets.counts[0])]

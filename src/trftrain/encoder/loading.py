@@ -58,9 +58,12 @@ DROPOUT_SETTINGS = {
 }
 
 
-def load_pretrained(name: str, dropout: Optional[Dict[str, float]] = None, config_key: str = "model"):
+def load_pretrained(name: str, dropout: Optional[Dict[str, float]] = None, config_key: str = "model",
+                    layers: Optional[int] = None):
     """Load (model, tokenizer) for a name; offline unless the name is a hub name and the hub is allowed.
-    `dropout` maps keys of DROPOUT_SETTINGS to the rates to use instead of the encoder's own."""
+    `dropout` maps keys of DROPOUT_SETTINGS to the rates to use instead of the encoder's own. `layers` keeps only
+    the encoder's first layers (weights loaded for those alone): a smaller, faster encoder initialised from a
+    larger one, e.g. a student for distillation."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
     location = resolve_encoder_path(name)
@@ -76,6 +79,8 @@ def load_pretrained(name: str, dropout: Optional[Dict[str, float]] = None, confi
                                         f"such setting (looked for {', '.join(DROPOUT_SETTINGS[setting])}); "
                                         "leave it null.")
                 setattr(config, attribute, rate)
+            if layers is not None:
+                _keep_first_layers(config, layers, name, config_key)
             model = AutoModel.from_pretrained(location, config=config, local_files_only=local)
     except OSError as err:
         raise TrftrainError(
@@ -103,6 +108,19 @@ def input_limits(name: str) -> Optional[Tuple[int, int]]:
         tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=True)
     prefix, suffix = special_affixes(tokenizer)
     return max_input_length(config, tokenizer), len(prefix) + len(suffix)
+
+
+def _keep_first_layers(config, layers: int, name: str, config_key: str) -> None:
+    """Every Hugging Face encoder config names its depth `num_hidden_layers` (DistilBERT's `n_layers` is mapped to
+    it); from_pretrained then builds that many layers and loads the first ones' weights."""
+    available = getattr(config, "num_hidden_layers", None)
+    if not isinstance(available, int):
+        raise TrftrainError(f"`{config_key}.layers`: encoder '{name}' ({config.model_type}) does not say how many "
+                            "layers it has (no num_hidden_layers in its config); leave `layers` null.")
+    if not 1 <= layers <= available:
+        raise TrftrainError(f"`{config_key}.layers` is {layers}, but encoder '{name}' has {available} layers: give a "
+                            f"number from 1 to {available}, or null for all of them.")
+    config.num_hidden_layers = layers
 
 
 def load_saved(directory: Path) -> Tuple[object, object]:

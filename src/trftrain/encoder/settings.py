@@ -10,7 +10,8 @@ class EncoderSettings:
     pooling (str): how a token's pieces become its vector: "mean", "first" or "last".
     max_padded_pieces (int): padded pieces (specials included) per encoder call.
     attention_dropout, hidden_dropout (Optional[float]): training dropout instead of the encoder's own (None keeps it).
-    inference_precision (str): "auto" (bf16 where the hardware multiplies it natively), "bf16", "fp16" or "off"."""
+    inference_precision (str): "auto" (bf16 where the hardware multiplies it natively), "bf16", "fp16" or "off".
+    layers (Optional[int]): keep only the encoder's first `layers` layers (a smaller student); None keeps all."""
 
     window: int = 128
     stride: int = 96
@@ -19,6 +20,7 @@ class EncoderSettings:
     attention_dropout: Optional[float] = None
     hidden_dropout: Optional[float] = None
     inference_precision: str = "auto"
+    layers: Optional[int] = None
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -38,6 +38,8 @@ class TokenEncoder(torch.nn.Module):
     inference_precision (str): autocast outside training: "auto" (bf16 on CUDA GPUs and on CPUs with AMX or
         AVX-512 BF16, else fp32), "bf16", "fp16" (CUDA) or "off" (fp32). Training follows
         `training.mixed_precision` instead.
+    layers (Optional[int]): keep only the encoder's first `layers` layers, initialised from its weights (None: all).
+        The saved encoder has that many, so a saved pipeline reloads as it was trained.
     config_key (str): where this encoder sits in the config, for error messages.
     """
 
@@ -45,7 +47,7 @@ class TokenEncoder(torch.nn.Module):
                  pooling: str = DEFAULT.pooling, max_padded_pieces: int = DEFAULT.max_padded_pieces,
                  attention_dropout: Optional[float] = DEFAULT.attention_dropout,
                  hidden_dropout: Optional[float] = DEFAULT.hidden_dropout,
-                 inference_precision: str = DEFAULT.inference_precision,
+                 inference_precision: str = DEFAULT.inference_precision, layers: Optional[int] = DEFAULT.layers,
                  config_key: str = "components.transformer.model"):
         super().__init__()
         if pooling not in POOLINGS:
@@ -65,6 +67,9 @@ class TokenEncoder(torch.nn.Module):
             raise config_error(f"{config_key}.inference_precision",
                                f"'{inference_precision}' is not one of {', '.join(precision.SETTINGS)}.")
         self.inference_precision = inference_precision
+        if layers is not None and (not isinstance(layers, int) or layers < 1):
+            raise config_error(f"{config_key}.layers", f"{layers!r} must be a whole number >= 1, or null for all layers.")
+        self.layers = layers
         self.config_key = config_key
         # Set when weights load: the part that runs windows of piece ids (local, quantized or remote).
         self.backbone: Optional[Backbone] = None
@@ -72,7 +77,7 @@ class TokenEncoder(torch.nn.Module):
 
     # -- loading -------------------------------------------------------------------------------------------
     def load_pretrained(self) -> None:
-        self._attach(*loading.load_pretrained(self.name, self.dropout, self.config_key))
+        self._attach(*loading.load_pretrained(self.name, self.dropout, self.config_key, layers=self.layers))
 
     def load_saved(self, directory: Path) -> None:
         self._attach(*loading.load_saved(directory))

@@ -14,10 +14,11 @@ from typing import Optional
 import torch
 from spacy.util import resolve_dot_names
 
+from ..atomic_folders import save_atomically
 from ..errors import Errors, TrftrainError, Warnings
 from . import distributed
 from .batches import shard
-from .checkpoints import save_atomically, write_checkpoint
+from .checkpoints import write_checkpoint
 from .log import append_record
 from .plot import plot_training_log
 from .resume import snapshot
@@ -40,14 +41,15 @@ class TrainingStopped(KeyboardInterrupt):
 
 def train(config_path: Path, output_dir: Optional[Path] = None, *, overrides: Optional[dict] = None,
           gpu_id: int = -1, resume: bool = False, overwrite: bool = False, allow_changes=(),
-          stdout=None, stderr=None) -> Optional[Path]:
+          stdout=None, stderr=None, source=None) -> Optional[Path]:
     """Train the pipeline a config describes; returns the path of model-best (model-last if no evaluation made a
-    best; None without output_dir). Raises TrainingStopped after saving when a signal stopped the run."""
+    best; None without output_dir). Raises TrainingStopped after saving when a signal stopped the run.
+    source (Optional[TrainingSource]): training batches from elsewhere than the config's training corpus."""
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     process = distributed.start(use_cuda=gpu_id >= 0)
     try:
         run = setup(config_path, output_dir, overrides=overrides, gpu_id=gpu_id, resume=resume, overwrite=overwrite,
-                    allow_changes=allow_changes, process=process, stdout=stdout, stderr=stderr)
+                    allow_changes=allow_changes, process=process, stdout=stdout, stderr=stderr, source=source)
         with graceful_stop(stderr) as stop:
             ending, detail = fit(run, stop)
             return finish(run, ending, detail, stop)

@@ -4,8 +4,9 @@ import shutil
 from pathlib import Path
 from typing import List
 
+from ..atomic_folders import clean_leftovers
 from ..errors import Errors, TrftrainError
-from .checkpoints import CHECKPOINT, clean_leftovers
+from .checkpoints import CHECKPOINT
 from .log import LOG_FILE
 
 PLOT_FILE = "training.png"

@@ -20,6 +20,7 @@ from .distributed import Process
 from .log import truncate_after
 from .output import OutputFolder
 from .resume import check_config, restore_losses, restore_rng
+from .source import TrainingSource
 from .trainer import Trainer
 
 
@@ -47,7 +48,7 @@ class TrainingRun:
     device: torch.device
     process: Process
     trainer: Trainer
-    stream: BatchStream
+    stream: Any  # BatchStream, or a TrainingSource's stream
     output: Optional[OutputFolder]
     state: RunState = field(default_factory=RunState)
     log_step: Callable = lambda info: None
@@ -66,7 +67,9 @@ class TrainingRun:
 
 
 def setup(config_path: Path, output_dir: Optional[Path], *, overrides: Optional[dict], gpu_id: int, resume: bool,
-          overwrite: bool, allow_changes, process: Process, stdout, stderr) -> TrainingRun:
+          overwrite: bool, allow_changes, process: Process, stdout, stderr,
+          source: Optional[TrainingSource] = None) -> TrainingRun:
+    """source: where training batches come from instead of the config's training corpus (None: that corpus)."""
     raw = load_config(config_path, overrides, interpolate=False)
     config = raw.interpolate()
     T = resolve_training(config)
@@ -87,7 +90,10 @@ def setup(config_path: Path, output_dir: Optional[Path], *, overrides: Optional[
     for _, proc in nlp.pipeline:
         if isinstance(proc, TorchPipe):
             proc.to(device)
-    train_examples = read_corpus(config, T["train_corpus"], nlp, "training")
+    if source is None:
+        train_examples = read_corpus(config, T["train_corpus"], nlp, "training")
+    else:
+        train_examples = source.initialization_examples(nlp)
     corpus_paths(config, T["dev_corpus"], "development")
     if checkpoint is None:
         nlp.initialize(lambda: train_examples)
@@ -97,11 +103,15 @@ def setup(config_path: Path, output_dir: Optional[Path], *, overrides: Optional[
             if isinstance(proc, TorchPipe):
                 proc.to(device)
     nlp.meta["trftrain"] = library_versions()
-    trainer = Trainer(nlp, T, device, process)
+    if source is None:
+        trainer = Trainer(nlp, T, device, process)
+        stream = BatchStream(train_examples, T["batcher"], seed=T["seed"], max_epochs=T["max_epochs"])
+    else:
+        trainer = Trainer(nlp, T, device, process, targets_for=source.targets_for)
+        stream = source.batch_stream(nlp, T)
     distributed.broadcast_parameters(trainer.params, process)
     # Each process draws its own dropout masks; the data order comes from the stream's seed alone.
     fix_random_seed(T["seed"] + process.rank)
-    stream = BatchStream(train_examples, T["batcher"], seed=T["seed"], max_epochs=T["max_epochs"])
     run = TrainingRun(nlp, config, raw, T, device, process, trainer, stream, output, stdout=stdout, stderr=stderr)
     if checkpoint is not None:
         _restore(run, checkpoint)

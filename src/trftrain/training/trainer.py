@@ -3,7 +3,7 @@ of all processes summed, a check for non-finite losses, then AdamW (and thinc's 
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
 from spacy.training import Example
@@ -31,12 +31,24 @@ class StepResult:
     grad_norm: float = 0.0
 
 
+# Where a head's targets for a batch come from: its own gold targets by default; a distillation run gives a
+# teacher's soft targets for the batches the teacher labelled.
+TargetsFor = Callable[[Head, List[Example]], Any]
+
+
+def gold_targets(head: Head, batch: List[Example]) -> Any:
+    return head.targets(batch)
+
+
 class Trainer:
     """What one training run updates: the pipeline's trainable module, its optimizers and the loss sums since the
-    last evaluation. `nlp` must be initialized already."""
+    last evaluation. `nlp` must be initialized already. targets_for (TargetsFor): each head's targets for a
+    batch (default: the head's gold targets)."""
 
-    def __init__(self, nlp, T: dict, device: torch.device, process: Process = Process()):
+    def __init__(self, nlp, T: dict, device: torch.device, process: Process = Process(),
+                 targets_for: TargetsFor = gold_targets):
         self.nlp, self.T, self.device, self.process = nlp, T, device, process
+        self.targets_for = targets_for
         finish_initialization(nlp)
         frozen = set(T["frozen_components"])
         unknown = frozen - set(nlp.pipe_names)
@@ -142,7 +154,7 @@ class Trainer:
 
     def _accumulate(self, batch: List[Example], scale: float, step_losses: Dict[str, float]) -> None:
         docs = [eg.predicted for eg in batch]
-        targets = {head.name: head.targets(batch) for head in self.heads}
+        targets = {head.name: self.targets_for(head, batch) for head in self.heads}
         # Each loss term is divided by its item count over all processes' batches (one collective for all).
         local = [count for head in self.heads for count in targets[head.name].counts]
         totals = distributed.sum_(torch.tensor(local, dtype=torch.float64), self.process).tolist()
