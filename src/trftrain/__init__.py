@@ -8,7 +8,7 @@ from .components.head import Head, SharedEncoder  # noqa: E402
 from .components.transformer import Transformer  # noqa: E402
 from .encoder.token_encoder import TokenEncoder  # noqa: E402
 from .encoder.token_vectors import TokenVectors  # noqa: E402
-from .errors import TrftrainError  # noqa: E402
+from .errors import Errors, TrftrainError  # noqa: E402
 from .quantization import quantize_int8  # noqa: E402
 
 __version__ = "0.1.0"
@@ -40,7 +40,7 @@ def set_inference_precision(nlp, setting: str) -> None:
     from . import precision
 
     if setting not in precision.SETTINGS:
-        raise TrftrainError(f"Precision '{setting}' is not one of {', '.join(precision.SETTINGS)}.")
+        raise TrftrainError(Errors.E707.format(setting=setting, settings=", ".join(precision.SETTINGS)))
     from .components.torch_pipe import encoders_of
 
     for _, encoder in encoders_of(nlp):

@@ -33,6 +33,7 @@ class Errors(metaclass=_Coded):
     E010 = "Evaluation data not found: '{path}'."
     E011 = "'{model}' is not a pipeline folder (no config.cfg); give e.g. training/model-best."
     E012 = "'{path}' holds no documents."
+    E013 = "Unknown head(s) {heads}: choose from {known}."
 
     # -- E1xx: corpora and converters --------------------------------------------------------------------------
     E100 = "Input file not found: '{path}'."
@@ -104,9 +105,6 @@ class Errors(metaclass=_Coded):
             "{transformers}.")
     E313 = ("'{path}' is not a complete checkpoint ({problem}). Delete it to start again, or resume from a copy "
             "of a complete one.")
-    E314 = ("Distributed training: component '{name}' is a spaCy component on the transformer listener with no "
-            "trainable thinc parameters found to synchronise; {problem}")
-    E315 = "Training failed at step {step} in {where}: {problem}"
     E316 = "--output '{path}' is a file, not a folder: give a folder for model-best, model-last and the log."
 
     # -- E4xx: serving -----------------------------------------------------------------------------------------
@@ -212,6 +210,22 @@ class Errors(metaclass=_Coded):
             "trftrain_textcat_multilabel for a yes/no label.")
     E703 = ("Encoder folder not found: '{path}'. Point `components.transformer.model.name` at the folder that holds "
             "the Hugging Face config.json, weights and tokenizer, an installed encoder package, or a hub name.")
+    E704 = ("Component '{name}' found no labels in the training data: check that the corpus carries this annotation "
+            "(trftrain debug-data shows label counts).")
+    E705 = ("Component '{name}' reads the transformer '{upstream}', which is not in the pipeline: set "
+            "`components.{name}.encoder.upstream` to one of {names}.")
+    E706 = "'{upstream}' must come before '{name}' in `nlp.pipeline`."
+    E707 = "Precision '{setting}' is not one of {settings}."
+    E708 = ("Encoder directory '{path}' has no config.json: point `name` at the folder that holds the Hugging Face "
+            "config, weights and tokenizer files.")
+    E709 = ("`{key}.{setting}`: encoder '{name}' ({model_type}) has no such setting (looked for {looked}); leave it "
+            "null.")
+    E710 = ("Encoder '{name}' has no fast tokenizer (tokenizer.json); trftrain needs its character offsets to align "
+            "pieces with tokens.")
+    E711 = ("`{key}.layers`: encoder '{name}' ({model_type}) does not say how many layers it has (no "
+            "num_hidden_layers in its config); leave `layers` null.")
+    E712 = ("`{key}.layers` is {layers}, but encoder '{name}' has {available} layers: give a number from 1 to "
+            "{available}, or null for all of them.")
 
 
 class Warnings(metaclass=_Coded):

