@@ -147,3 +147,33 @@ def test_configs_saved_with_the_old_window_cap_still_resolve(tmp_path, tiny_enco
     assert loaded.get_pipe("transformer").encoder.max_padded_pieces == 1024
     text = "Anna lives in Berlin."
     assert [t.tag_ for t in loaded(text)] == [t.tag_ for t in nlp(text)]
+
+
+def test_scalar_layer_mix_learns_saves_and_reloads(tmp_path, tiny_encoder):
+    """layer_mix = "scalar": piece vectors mix every hidden layer; the mix weights train at the heads' rate and
+    travel with the pipeline."""
+    import numpy as np
+    from pipelines import build, write_config
+
+    config = write_config(tmp_path, tiny_encoder, ["tagger"])
+    config.write_text(config.read_text().replace('inference_precision = "off"',
+                                                 'inference_precision = "off"\nlayer_mix = "scalar"', 1))
+    nlp, trainer, examples = build(config)
+    backbone = nlp.get_pipe("transformer").encoder.backbone
+    mix = backbone.mix
+    assert mix is not None and mix.weights.shape == (3,)  # embeddings + 2 layers
+    heads_group = next(g for g in trainer.optimizer.param_groups if g["name"] == "heads")
+    assert any(p is mix.weights for p in heads_group["params"])
+    last_only = encoder(tiny_encoder)
+    doc = nlp.make_doc("The fox jumps over the dog.")
+    with torch.inference_mode():
+        assert not torch.allclose(nlp.get_pipe("transformer").encoder([doc]).data, last_only([doc]).data, atol=1e-3)
+    trainer.train_mode()
+    for step in range(5):
+        trainer.step([examples], step)
+    assert not torch.equal(mix.weights.detach(), torch.zeros(3))
+    nlp.to_disk(tmp_path / "model")
+    reloaded = spacy.load(tmp_path / "model")
+    assert torch.equal(reloaded.get_pipe("transformer").encoder.backbone.mix.weights, mix.weights.detach())
+    a, b = nlp("The fox jumps."), reloaded("The fox jumps.")
+    assert np.allclose(a._.trf_vectors, b._.trf_vectors, atol=1e-6)

@@ -36,17 +36,18 @@ def transformer_v1(name: str, window: int = DEFAULT.window, stride: int = DEFAUL
                    hidden_dropout: Optional[float] = DEFAULT.hidden_dropout,
                    inference_precision: str = DEFAULT.inference_precision,
                    max_windows_per_forward: Optional[int] = None,
-                   layers: Optional[int] = DEFAULT.layers) -> TokenEncoder:
+                   layers: Optional[int] = DEFAULT.layers, layer_mix: str = DEFAULT.layer_mix) -> TokenEncoder:
     """A Hugging Face encoder read per spaCy token; weights load at initialize, not here.
     inference_precision: "auto" predicts in bf16 where the hardware multiplies bf16 natively (CUDA, CPUs with
     AMX or AVX-512 BF16), else fp32; "bf16", "fp16" (CUDA) or "off" to choose.
     layers: keep only the first `layers` layers of the encoder, initialised from it (null: all); e.g. a fast
     student for `trftrain distill`. Optional and last, so configs written before it still resolve.
+    layer_mix: "last" (the last hidden layer) or "scalar" (a learned mix of every layer, saved with the pipeline).
     max_windows_per_forward: replaced by max_padded_pieces; accepted and ignored so that pipelines saved
     before the change still load."""
     return TokenEncoder(name, window=window, stride=stride, pooling=pooling, max_padded_pieces=max_padded_pieces,
                         attention_dropout=attention_dropout, hidden_dropout=hidden_dropout,
-                        inference_precision=inference_precision, layers=layers)
+                        inference_precision=inference_precision, layers=layers, layer_mix=layer_mix)
 
 
 @registry.architectures("trftrain.RemoteTransformer.v1")
@@ -57,13 +58,15 @@ def remote_transformer_v1(name: str, url: Optional[str] = None, urls: Optional[L
                           hidden_dropout: Optional[float] = DEFAULT.hidden_dropout,
                           inference_precision: str = DEFAULT.inference_precision,
                           max_windows_per_forward: Optional[int] = None, layers: Optional[int] = DEFAULT.layers,
+                          layer_mix: str = DEFAULT.layer_mix,
                           token: Optional[str] = None, timeout: float = 60.0, retries: int = 3, in_flight: int = 4,
                           wire_dtype: Optional[str] = None, max_request_pieces: int = 16384,
                           verify: bool = True) -> TokenEncoder:
     """The encoder of a trained pipeline, run by `trftrain serve` at `url` (or spread over `urls`); tokenizing and
     pooling stay local. A config edit of a saved pipeline: `@architectures` and `url`, the other keys as they were.
     pipeline: the served name to ask for (null: whichever served encoder has this pipeline's fingerprint).
-    inference_precision, layers: the server's pipeline decides; kept so that the block's other keys need no edit.
+    inference_precision, layers, layer_mix: the server's pipeline decides; kept so that the block's other keys
+    need no edit.
     token: bearer token (null: the TRFTRAIN_SERVE_TOKEN variable); in_flight: batches nlp.pipe keeps at the
     servers; wire_dtype: fp16/bf16/fp32 on the wire (null: the server's precision); verify: check at load time
     that every server serves these weights."""

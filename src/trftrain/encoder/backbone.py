@@ -9,6 +9,7 @@ import torch
 
 from .. import precision
 from ..padding import padded_groups
+from .layer_mix import ScalarMix
 
 # Written next to a saved encoder's weights: the fingerprint of those weights, readable without loading them.
 FINGERPRINT_FILE = "fingerprint.txt"
@@ -45,9 +46,11 @@ class HuggingFaceBackbone(Backbone):
     """
 
     def __init__(self, model: torch.nn.Module, *, prefix: Sequence[int], suffix: Sequence[int], pad_id: int,
-                 max_padded_pieces: int):
+                 max_padded_pieces: int, layer_mix: str = "last"):
         super().__init__()
         self.model = model
+        # "scalar": the piece vectors are a learned mix of every hidden layer (layer_mix.py), not the last one.
+        self.mix = ScalarMix(int(model.config.num_hidden_layers) + 1) if layer_mix == "scalar" else None
         self.prefix, self.suffix = list(prefix), list(suffix)
         self.pad_id = pad_id
         self.max_padded_pieces = max_padded_pieces
@@ -66,8 +69,12 @@ class HuggingFaceBackbone(Backbone):
         """sha256 of the weights' names, shapes and values (first 16 hex digits), computed once. Quantizing keeps
         the fingerprint of the float weights it came from (quantize_int8 reads it first)."""
         if self._fingerprint is None:
-            self._fingerprint = weights_fingerprint(self.model)
+            self._fingerprint = self.current_fingerprint()
         return self._fingerprint
+
+    def current_fingerprint(self) -> str:
+        """The fingerprint of the weights as they are now (the layer mix included: it changes the vectors)."""
+        return weights_fingerprint(self.model if self.mix is None else self)
 
     def train(self, mode: bool = True) -> "HuggingFaceBackbone":
         if mode:
@@ -101,8 +108,9 @@ class HuggingFaceBackbone(Backbone):
             ids[row, : sizes[row]] = self.prefix + list(window) + self.suffix
         positions = np.arange(longest)[None, :]
         mask = (positions < np.array(sizes)[:, None]).astype(np.int64)
-        hidden = self.model(input_ids=torch.from_numpy(ids).to(device),
-                            attention_mask=torch.from_numpy(mask).to(device)).last_hidden_state
+        output = self.model(input_ids=torch.from_numpy(ids).to(device), attention_mask=torch.from_numpy(mask).to(device),
+                            output_hidden_states=self.mix is not None)
+        hidden = output.last_hidden_state if self.mix is None else self.mix(output.hidden_states)
         keep = (positions >= head) & (positions < np.array(sizes)[:, None] - tail)
         return hidden[torch.from_numpy(keep).to(device)]
 

@@ -11,7 +11,8 @@ class EncoderSettings:
     max_padded_pieces (int): padded pieces (specials included) per encoder call.
     attention_dropout, hidden_dropout (Optional[float]): training dropout instead of the encoder's own (None keeps it).
     inference_precision (str): "auto" (bf16 where the hardware multiplies it natively), "bf16", "fp16" or "off".
-    layers (Optional[int]): keep only the encoder's first `layers` layers (a smaller student); None keeps all."""
+    layers (Optional[int]): keep only the encoder's first `layers` layers (a smaller student); None keeps all.
+    layer_mix (str): "last" reads the last hidden layer; "scalar" a learned mix of all of them (layer_mix.py)."""
 
     window: int = 128
     stride: int = 96
@@ -21,6 +22,7 @@ class EncoderSettings:
     hidden_dropout: Optional[float] = None
     inference_precision: str = "auto"
     layers: Optional[int] = None
+    layer_mix: str = "last"
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -10,18 +10,21 @@ from typing import Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tup
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 from spacy.tokens import Doc
 
 from .. import precision
 from ..alignment import align, pooling_weights
 from ..errors import config_error
 from . import loading
-from .backbone import FINGERPRINT_FILE, Backbone, HuggingFaceBackbone, weights_fingerprint
+from .backbone import FINGERPRINT_FILE, Backbone, HuggingFaceBackbone
+from .layer_mix import LAYER_MIXES
 from .settings import DEFAULT
 from .token_vectors import TokenVectors
 from .windows import max_input_length, special_affixes, window_starts
 
 POOLINGS = ("mean", "first", "last")
+LAYER_MIX_FILE = "layer_mix.safetensors"
 
 
 class TokenEncoder(torch.nn.Module):
@@ -48,7 +51,7 @@ class TokenEncoder(torch.nn.Module):
                  attention_dropout: Optional[float] = DEFAULT.attention_dropout,
                  hidden_dropout: Optional[float] = DEFAULT.hidden_dropout,
                  inference_precision: str = DEFAULT.inference_precision, layers: Optional[int] = DEFAULT.layers,
-                 config_key: str = "components.transformer.model"):
+                 layer_mix: str = DEFAULT.layer_mix, config_key: str = "components.transformer.model"):
         super().__init__()
         if pooling not in POOLINGS:
             raise config_error(f"{config_key}.pooling", f"'{pooling}' is not one of {', '.join(POOLINGS)}.")
@@ -70,6 +73,9 @@ class TokenEncoder(torch.nn.Module):
         if layers is not None and (not isinstance(layers, int) or layers < 1):
             raise config_error(f"{config_key}.layers", f"{layers!r} must be a whole number >= 1, or null for all layers.")
         self.layers = layers
+        if layer_mix not in LAYER_MIXES:
+            raise config_error(f"{config_key}.layer_mix", f"'{layer_mix}' is not one of {', '.join(LAYER_MIXES)}.")
+        self.layer_mix = layer_mix
         self.config_key = config_key
         # Set when weights load: the part that runs windows of piece ids (local, quantized or remote).
         self.backbone: Optional[Backbone] = None
@@ -81,19 +87,23 @@ class TokenEncoder(torch.nn.Module):
 
     def load_saved(self, directory: Path) -> None:
         self._attach(*loading.load_saved(directory))
+        if self.backbone.mix is not None:
+            self.backbone.mix.load_state_dict(load_file(str(Path(directory) / LAYER_MIX_FILE)))
 
     def save(self, directory: Path) -> None:
         loading.save(self.backbone.model, self.tokenizer, directory)
+        if self.backbone.mix is not None:
+            save_file(self.backbone.mix.state_dict(), str(Path(directory) / LAYER_MIX_FILE))
         # Fresh, not the backbone's cached value: training changes the weights after a first fingerprint. A remote
         # encoder reads this file to ask the server for these weights without having them.
-        (Path(directory) / FINGERPRINT_FILE).write_text(weights_fingerprint(self.backbone.model) + "\n")
+        (Path(directory) / FINGERPRINT_FILE).write_text(self.backbone.current_fingerprint() + "\n")
 
     def _attach(self, model, tokenizer) -> None:
         prefix, suffix = self._checked_affixes(model.config, tokenizer)
         pad = tokenizer.pad_token_id
         self.tokenizer = tokenizer
         self.backbone = HuggingFaceBackbone(model, prefix=prefix, suffix=suffix, pad_id=pad if pad is not None else 0,
-                                            max_padded_pieces=self.max_padded_pieces)
+                                            max_padded_pieces=self.max_padded_pieces, layer_mix=self.layer_mix)
 
     def _checked_affixes(self, model_config, tokenizer) -> tuple:
         """The tokenizer's (prefix, suffix) special ids, once the window is known to fit the encoder's input."""

@@ -83,7 +83,11 @@ class Trainer:
                     param.requires_grad_(trainable)
                 if trainable:
                     is_encoder = isinstance(proc, Transformer) or key == "encoder"
-                    (encoder_params if is_encoder else head_params).extend(module.parameters())
+                    for name, param in module.named_parameters():
+                        # A layer mix is a handful of new weights: it learns at the heads' rate, not the
+                        # pretrained encoder's.
+                        fresh = ".mix." in f".{name}"
+                        (encoder_params if is_encoder and not fresh else head_params).append(param)
         return encoder_params, head_params
 
     def parameter_names(self) -> Dict[torch.nn.Parameter, str]:
