@@ -253,6 +253,28 @@ def test_graceful_shutdown_answers_what_is_queued(trained, guarded):
     assert "Finished server process" in guarded.log.read_text()
 
 
+def test_annotate_remote_runs_the_encoder_on_the_server_with_the_same_records(trained, server, tmp_path):
+    """`trftrain annotate --remote URL`: worker processes run the heads, the server the encoder."""
+    from trftrain.annotation import annotate
+
+    texts = [t for t in TEXTS if t] * 5
+    (tmp_path / "in.txt").write_text("\n".join(texts) + "\n")
+    local = annotate(str(trained / "model"), tmp_path / "in.txt", tmp_path / "local", progress=False)
+    served_before = metric(server.url, "trftrain_serve_requests_total")
+    remote = annotate(str(trained / "model"), tmp_path / "in.txt", tmp_path / "remote", n_process=2,
+                      remote=[server.url], progress=False)
+    assert remote["annotated"] == local["annotated"] == len(texts)
+    assert metric(server.url, "trftrain_serve_requests_total") > served_before
+
+    def records(folder):
+        return [line for shard in sorted(folder.glob("*.jsonl")) if not shard.name.startswith("_")
+                for line in shard.read_text().splitlines()]
+    assert records(tmp_path / "remote") == records(tmp_path / "local") and records(tmp_path / "local")
+    with pytest.raises(TrftrainError, match=r"\[E621\] --gpu does not apply with --remote"):
+        annotate(str(trained / "model"), tmp_path / "in.txt", tmp_path / "again", gpu_id=0, remote=[server.url],
+                 progress=False)
+
+
 def test_a_server_killed_mid_run_gives_the_client_a_clear_error(trained, server):
     """Last: it kills the module's server."""
     remote = trftrain.load_remote(trained / "model", url=server.url, retries=2, timeout=20)

@@ -198,6 +198,8 @@ class Errors(metaclass=_Coded):
             "output over.")
     E620 = ("--ray --gpu: the Ray cluster has no GPUs (its resources: {resources}). Drop --gpu to annotate on CPUs, or "
             "connect to a cluster with GPUs with --address.")
+    E621 = ("{option} does not apply with --remote: the `trftrain serve` server runs the encoder on its own device and "
+            "precision (set them there). Drop {option}, or drop --remote to run the encoder here.")
 
     # -- E7xx: encoders and pipelines --------------------------------------------------------------------------
     E700 = ("Refusing to load component '{component}' from bytes: it holds a file named {name}, which is absolute "

@@ -2,7 +2,7 @@
 call `load_pipeline` with the same picklable spec."""
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 from ..errors import Errors, TrftrainError
 
@@ -16,12 +16,15 @@ class PipelineSpec:
     precision (Optional[str]): encoder arithmetic (auto, bf16, fp16, off); None keeps the saved setting.
     int8 (bool): quantize the encoder to int8 (CPU).
     threads (Optional[int]): torch threads in this process; None leaves torch's default.
+    remote (Tuple[str, ...]): URLs of `trftrain serve` servers that run the encoder; empty runs it here. The bearer
+        token comes from TRFTRAIN_SERVE_TOKEN in each worker's environment, so it never travels in the spec.
     """
     name: str
     gpu_id: int = -1
     precision: Optional[str] = None
     int8: bool = False
     threads: Optional[int] = None
+    remote: Tuple[str, ...] = ()
 
 
 def check_pipeline_exists(name: str) -> None:
@@ -53,10 +56,10 @@ def load_pipeline(spec: PipelineSpec):
     if spec.precision is not None and spec.precision not in SETTINGS:
         raise TrftrainError(Errors.E615.format(option="--precision", rule=f"one of {', '.join(SETTINGS)}",
                                                value=spec.precision))
-    device = select_device(spec.gpu_id)
-    # A remote encoder (`--remote URL` on a `trftrain serve` server) would be attached here, after loading and
-    # instead of moving the pipeline to a device; every runner (in-process, workers, Ray actors) comes through here.
     check_pipeline_exists(spec.name)
+    if spec.remote:
+        return _load_with_remote_encoder(spec)
+    device = select_device(spec.gpu_id)
     nlp = spacy.load(spec.name)
     to_device(nlp, device)
     if spec.precision is not None:
@@ -66,3 +69,16 @@ def load_pipeline(spec: PipelineSpec):
 
         quantize_int8(nlp)
     return nlp
+
+
+def _load_with_remote_encoder(spec: PipelineSpec):
+    """The pipeline with its encoder on the servers: the heads run in this process, on its CPU. Every runner
+    (in-process, worker processes, Ray actors) comes through here, so each keeps its own requests in flight."""
+    from ..serving.load_remote import load_remote
+
+    # The server decides the encoder's device and arithmetic; options that would change them here mean nothing.
+    for option, given in (("--gpu", spec.gpu_id >= 0), ("--precision", spec.precision is not None),
+                          ("--int8", spec.int8)):
+        if given:
+            raise TrftrainError(Errors.E621.format(option=option))
+    return load_remote(spec.name, urls=list(spec.remote))

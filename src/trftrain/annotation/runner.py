@@ -23,8 +23,8 @@ def annotate(pipeline: str, input_path: Path, output: Path, *, output_format: Op
              columns: Optional[Sequence[str]] = None, text_field: str = "text", id_field: Optional[str] = None,
              batch_size: int = 64, shard_size: int = 10_000, n_process: Optional[int] = None, gpu_id: int = -1,
              precision: Optional[str] = None, int8: bool = False, max_chars: int = 1_000_000, ray: bool = False,
-             address: Optional[str] = None, overwrite: bool = False, progress: bool = True,
-             stderr: Optional[TextIO] = None) -> Dict:
+             address: Optional[str] = None, remote: Sequence[str] = (), overwrite: bool = False,
+             progress: bool = True, stderr: Optional[TextIO] = None) -> Dict:
     """Annotate every text of INPUT with a pipeline and write one record per text into shards under OUTPUT.
 
     pipeline (str): a pipeline folder or installed package. input_path (Path): a .txt/.jsonl/.csv/.tsv/.parquet file
@@ -36,6 +36,7 @@ def annotate(pipeline: str, input_path: Path, output: Path, *, output_format: Op
     processes (default 1) or, with ray, actors (default: one per CPU, or per GPU with gpu_id >= 0).
     gpu_id (int): CUDA device; -1 for the CPU. max_chars (int): longer texts are bad records.
     ray (bool): run through Ray Data; address (Optional[str]): the cluster ("auto"); None starts a local one.
+    remote (Sequence[str]): `trftrain serve` URLs that run the encoder for every worker; empty runs it locally.
     overwrite (bool): delete an earlier run in OUTPUT and start over. Returns the summary (also in _summary.json).
     """
     for option, value, least in (("--batch-size", batch_size, 1), ("--n-process", n_process or 1, 1),
@@ -57,7 +58,7 @@ def annotate(pipeline: str, input_path: Path, output: Path, *, output_format: Op
         "text_field": text_field, "id_field": id_field, "max_chars": max_chars,
         "inputs": [[s.label, s.path.stat().st_size] for s in sources],
     }
-    spec = PipelineSpec(pipeline, gpu_id, precision, int8)
+    spec = PipelineSpec(pipeline, gpu_id, precision, int8, remote=tuple(remote))
     started = time.perf_counter()
     with OutputFolder(output, run_settings) as folder:
         done = folder.start(overwrite=overwrite)

@@ -1,6 +1,6 @@
 """`trftrain annotate PIPELINE INPUT OUTPUT [--format] [--columns] [--n-process N] [--gpu 0] [--ray]`"""
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 from typing_extensions import Annotated
@@ -39,6 +39,9 @@ def annotate_cli(
     ray: Annotated[bool, typer.Option("--ray", help="Run through Ray Data (pip install 'trftrain[ray]').")] = False,
     address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster to join ('auto' for the one this "
                                                    "machine belongs to); default: start a local one.")] = None,
+    remote: Annotated[Optional[List[str]], typer.Option(
+        "--remote", help="URL of a `trftrain serve` server that runs the encoder (repeat for several); the heads run "
+                         "here. Token: TRFTRAIN_SERVE_TOKEN.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Delete an earlier run in OUTPUT and start over "
                                             "(default: resume it).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress line.")] = False,
@@ -52,7 +55,7 @@ def annotate_cli(
                                columns=columns.split(",") if columns else None, text_field=text_field,
                                id_field=id_field, batch_size=batch_size, shard_size=shard_size, n_process=n_process,
                                gpu_id=gpu, precision=precision, int8=int8, max_chars=max_chars, ray=ray,
-                               address=address, overwrite=overwrite, progress=not quiet)
+                               address=address, remote=remote or (), overwrite=overwrite, progress=not quiet)
         except KeyboardInterrupt:
             typer.echo(f"✘ Interrupted. Completed shards are kept in {output}; rerun the same command to resume.",
                        err=True)

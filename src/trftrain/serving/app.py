@@ -97,7 +97,9 @@ class EncoderService:
         if not decoded.lengths.size:  # a handshake: the client checks that its encoder is served here
             return Response(encode_response(pipeline=encoder.name, fingerprint=encoder.fingerprint,
                                             precision=encoder.precision, dtype=decoded.dtype or "fp32", rows=0,
-                                            width=encoder.backbone.width, data=b""), media_type=CONTENT_TYPE)
+                                            width=encoder.backbone.width, data=b"",
+                                            max_request_pieces=self.settings.max_request_pieces),
+                            media_type=CONTENT_TYPE)
         loop = asyncio.get_running_loop()
         job = Job(decoded.windows(), decoded.dtype, loop.time(), loop.create_future())
         try:

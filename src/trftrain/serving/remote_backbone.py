@@ -76,6 +76,9 @@ class RemoteBackbone(Backbone):
                 f"vectors of encoder {message.get('fingerprint')} with width {message['vectors'].shape[1]}, asked "
                 f"for {self._fingerprint} with width {self.width}")))
         self.served = {key: message.get(key) for key in ("pipeline", "fingerprint", "precision", "dtype")}
+        limit = message.get("max_request_pieces")
+        if isinstance(limit, int) and limit >= 1:  # the handshake tells the server's limit: cut requests to fit it
+            self.max_request_pieces = min(self.max_request_pieces, limit)
         return message["vectors"]
 
 

@@ -124,9 +124,13 @@ def vector_bytes(vectors: torch.Tensor, dtype: str) -> bytes:
 
 
 def encode_response(*, pipeline: str, fingerprint: str, precision: str, dtype: str, rows: int, width: int,
-                    data: bytes) -> bytes:
-    return msgpack.packb({"v": VERSION, "pipeline": pipeline, "fingerprint": fingerprint, "precision": precision,
-                          "dtype": dtype, "shape": [rows, width], "data": data}, use_bin_type=True)
+                    data: bytes, max_request_pieces: Optional[int] = None) -> bytes:
+    """max_request_pieces: the server's limit, sent in the handshake so that clients cut their requests to fit."""
+    message = {"v": VERSION, "pipeline": pipeline, "fingerprint": fingerprint, "precision": precision,
+               "dtype": dtype, "shape": [rows, width], "data": data}
+    if max_request_pieces is not None:
+        message["max_request_pieces"] = max_request_pieces
+    return msgpack.packb(message, use_bin_type=True)
 
 
 def wire_dtype(tensor_dtype: torch.dtype) -> str:
