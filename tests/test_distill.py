@@ -121,7 +121,7 @@ def trftrain_student(setup):
     """The trftrain student's run, which also fills the teacher's cache that the spaCy student reuses."""
     out = setup["root"] / "trftrain-student"
     printed = io.StringIO()
-    best = distill(str(setup["teacher"]), write_student(setup["root"], "trftrain", 60), setup["raw"], out,
+    best = distill(str(setup["teacher"]), write_student(setup["root"], "trftrain", 120), setup["raw"], out,
                    dev=setup["dev"], cache=setup["cache"], options=DistillOptions(temperature=1.0, max_chars=10_000),
                    overrides={"training.eval_frequency": 30}, stdout=printed)
     return {"best": best, "out": out, "printed": printed.getvalue()}

@@ -54,7 +54,10 @@ def test_two_processes_match_each_other_and_one_process_on_their_union(tmp_path,
     alone = load_file(str(tmp_path / "single.safetensors"))
     assert rank0.keys() == rank1.keys() == alone.keys()
     assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
-    far = {k: float((rank0[k] - alone[k]).abs().max()) for k in rank0 if not torch.allclose(rank0[k], alone[k], atol=1e-5)}
+    # Not bitwise: the all-reduce adds two half-batch gradients where one process sums the whole batch, and the
+    # float rounding of that order differs by CPU (up to 3e-5 after these steps on an AMD EPYC, under 1e-5 on Xeons).
+    # A rank that skipped the all-reduce, or a head left out of it, would differ far more.
+    far = {k: float((rank0[k] - alone[k]).abs().max()) for k in rank0 if not torch.allclose(rank0[k], alone[k], atol=1e-4)}
     assert not far, far
     # The weights moved: the comparison is not between untouched initialisations.
     initial_ner = [k for k in rank0 if k.startswith("head_modules.ner")]

@@ -250,10 +250,12 @@ def test_predict_batches_sends_the_next_batches_before_taking_the_first_answer(t
     from trftrain.encoder.token_encoder import TokenEncoder
     from trftrain.serving.remote_encoder import RemoteTokenEncoder
 
-    local = TokenEncoder(tiny_encoder, window=16, stride=12)
+    # fp32 on both sides: "auto" would predict in bf16 on CPUs that have it, while the stand-in server is fp32.
+    local = TokenEncoder(tiny_encoder, window=16, stride=12, inference_precision="off")
     local.load_pretrained()
     local.save(tmp_path / "encoder")
-    remote = RemoteTokenEncoder(tiny_encoder, urls=["127.0.0.1:1"], window=16, stride=12, in_flight=3, verify=False)
+    remote = RemoteTokenEncoder(tiny_encoder, urls=["127.0.0.1:1"], window=16, stride=12, in_flight=3, verify=False,
+                                inference_precision="off")
     remote.load_saved(tmp_path / "encoder")
     events = []
 
