@@ -12,7 +12,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import random
 import signal
 import subprocess
@@ -20,6 +19,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+from machine import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = ("plain", "annotate", "n_process_2", "ray", "resume")
@@ -284,8 +285,7 @@ def main() -> None:
     texts = args.work / "texts.jsonl"
     write_texts(texts, args.corpora, args.texts)
     report = {"texts": args.texts, "batch_size": args.batch_size, "shard_size": args.shard_size,
-              "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                          "python": platform.python_version()},
+              "machine": machine(),
               "pipelines": {name: bench_pipeline(name, str(Path(path).resolve()), texts, args.work, args)
                             for name, path in pipelines.items()}}
     args.out.parent.mkdir(parents=True, exist_ok=True)

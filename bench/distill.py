@@ -90,7 +90,8 @@ def schedule(steps: int, evaluations: int = 4) -> list:
 
 def train_teacher(task: str, train: Path, dev: Path, steps: int, out: Path, log: Path) -> dict:
     overrides = schedule(steps, evaluations=1)
-    return measured([TRFTRAIN, "train", BENCH / "configs" / f"{task}.cfg", "--output", out, "--paths.train", train,
+    return measured([TRFTRAIN, "train", BENCH / "configs" / f"{task}.cfg", "--output", out, "--overwrite",
+                     "--paths.train", train,
                      "--paths.dev", dev, *overrides], out.parent / f"{out.name}-run.json", log)
 
 
@@ -102,10 +103,12 @@ def train_student(kind: str, task: str, teacher, train: Path, dev: Path, steps: 
     else:
         overrides = schedule(steps) + ["--components.transformer.model.layers", args.student_layers]
     if teacher is None:
-        command = ([TRF_PYTHON, "-m", "spacy", "train", config] if kind == "cnn" else [TRFTRAIN, "train", config])
+        command = ([TRF_PYTHON, "-m", "spacy", "train", config] if kind == "cnn"
+                   else [TRFTRAIN, "train", config, "--overwrite"])
         command += ["--output", out, "--paths.train", train, "--paths.dev", dev, *overrides]
     else:
-        command = [TRFTRAIN, "distill", teacher, config, "--raw", args.raw, "--output", out, "--gold", train,
+        command = [TRFTRAIN, "distill", teacher, config, "--raw", args.raw, "--output", out, "--overwrite",
+                   "--gold", train,
                    "--dev", dev, "--cache", out.parent / "cache",  # one teacher pass for both student kinds
                    "--temperature", args.temperature, "--gold-fraction", args.gold_fraction, *overrides]
     info = measured(command, out.parent / f"{out.name}-run.json", log)

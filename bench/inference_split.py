@@ -11,6 +11,7 @@ import time
 import spacy
 from spacy.tokens import DocBin
 
+from trftrain.encoder.backbone import HuggingFaceBackbone
 from trftrain.encoder.token_encoder import TokenEncoder
 
 spent = collections.Counter()
@@ -30,7 +31,7 @@ def main() -> None:
     model, data = sys.argv[1:3]
     batch_size = int(sys.argv[3]) if len(sys.argv) > 3 else 64
     TokenEncoder.forward = timed("encoder (all)", TokenEncoder.forward)
-    TokenEncoder._run_windows = timed("encoder: transformer calls", TokenEncoder._run_windows)
+    HuggingFaceBackbone.forward = timed("encoder: transformer calls", HuggingFaceBackbone.forward)
     nlp = spacy.load(model)
     for name, component in nlp.pipeline:
         component.predict = timed(f"{name}.predict", component.predict)

@@ -23,6 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from machine import machine
 from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 
@@ -88,8 +89,9 @@ def train_command(system: str, task: str, output: Path, train: Path, dev: Path, 
         config = Path(ARGS.anchor_dir) / TASKS[task]["anchor"]
         return [ANCHOR_PYTHON, "-m", "spacy", "train", config, "--output", output, "--paths.train", train,
                 "--paths.dev", dev, "--components.transformer.model.name", minilm_path(), *extra]
+    # --overwrite: each bench run trains afresh into its work folder (train refuses to replace a run otherwise).
     return [ROOT / ".venv" / "bin" / "trftrain", "train", BENCH / "configs" / f"{task}.cfg", "--output", output,
-            "--paths.train", train, "--paths.dev", dev, *extra]
+            "--overwrite", "--paths.train", train, "--paths.dev", dev, *extra]
 
 
 def steps_override(system: str, steps: int = 0, epochs: int = 0) -> list:
@@ -229,7 +231,7 @@ def bench_encoders(steps: int, log: Path) -> dict:
         runs = {}
         for count in (1, steps):
             print(f"[encoders] {variant}: {count} step(s)", flush=True)
-            command = [ROOT / ".venv" / "bin" / "trftrain", "train", ROOT / "configs" / f"multitask-{variant}.cfg",
+            command = [ROOT / ".venv" / "bin" / "trftrain", "train", "--overwrite", ROOT / "configs" / f"multitask-{variant}.cfg",
                        "--output", WORK / "encoders" / variant / str(count), "--training.max_steps", count,
                        "--training.eval_frequency", count, "--corpora.dev.limit", 5]
             runs[count] = measured(command, WORK / f"encoders-{variant}-{count}.json", log)
@@ -239,27 +241,10 @@ def bench_encoders(steps: int, log: Path) -> dict:
     return results
 
 
-# CPU features that decide what runs fast: bf16 matrix units (mixed_precision "auto" uses bf16 where present)
-# and int8 dot products (the int8 option).
-SPEED_FLAGS = ("amx_bf16", "avx512_bf16", "amx_int8", "avx512_vnni")
-
-
 def fast_bf16() -> bool:
     from trftrain.precision import cpu_has_fast_bf16
 
     return cpu_has_fast_bf16()
-
-
-def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    flags = next((line.split(":", 1)[1].split() for line in open("/proc/cpuinfo") if line.startswith("flags")), [])
-    import spacy
-    import torch
-    import transformers
-
-    return {"cpu": cpu, "cores": os.cpu_count(), "cpu_flags": [f for f in SPEED_FLAGS if f in flags],
-            "python": platform.python_version(), "torch": torch.__version__,
-            "transformers": transformers.__version__, "spacy": spacy.__version__, "os": platform.platform()}
 
 
 def main() -> None:

@@ -12,13 +12,14 @@ from --long-data and --short-data (`make corpora`) and are identical between run
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine import machine
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -149,11 +150,6 @@ def run_scenario(scenario: str, args, env: dict, texts_file: Path, scratch: Path
 def source_commit(src: Path) -> str:
     result = subprocess.run(["git", "-C", str(src), "describe", "--always", "--dirty"], capture_output=True, text=True)
     return result.stdout.strip() or "?"
-
-
-def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "host": platform.node()}
 
 
 def print_table(results: dict) -> None:
