@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from trftrain.components.parser import cut_blocks
+from trftrain.components.parser import DependencyParser, cut_blocks
 from trftrain.decoding.biluo import biluo_labels, transition_masks, viterbi
 from trftrain.decoding.mst import contiguous_segments, decode_forest, decode_tree
 
@@ -62,6 +62,20 @@ def test_blocks_cut_long_docs_at_likely_starts():
     starts, sizes = cut_blocks([30, 4], scores, max_block=16)
     assert sizes.max() <= 16 and sizes.sum() == 34
     assert starts[1] == 13 and starts[-1] == 30
+
+
+def test_a_forest_tree_starts_a_sentence_only_where_the_start_classifier_allows_it():
+    """Tokens 0-1 and 2-3 form two trees of the forest; token 2 starts a sentence only when it is a possible start
+    (the classifier's probability at least tree_start_threshold) or a likely one (at least sentence_threshold)."""
+    scores = np.full((4, 4), -10.0)
+    scores[0, 0] = scores[1, 0] = scores[2, 2] = scores[3, 2] = 0.0  # 0 and 2 are roots; 1 -> 0, 3 -> 2
+    scores[2, 0] = -2.0  # token 2 under token 0 is the best way to make one tree of the block
+    none, at_two = np.zeros(4, bool), np.array([False, False, True, False])
+    for likely, possible, expected in ((none, at_two, [0, 0, 2, 2]), (none, none, [0, 0, 0, 2]),
+                                       (at_two, none, [0, 0, 2, 2])):
+        heads = np.full(4, -1)
+        DependencyParser._decode_block(scores, heads, 0, likely, possible)
+        assert heads.tolist() == expected
 
 
 def _valid(path, allowed, first, last) -> bool:
