@@ -135,7 +135,7 @@ def table(record: dict) -> str:
 def main() -> None:
     records = [json.loads(p.read_text()) for p in sorted((BENCH / "results").glob("*.json"))]
     # The anchor comparisons (bench/run.py); the other benches' figures are quoted in RESULTS.head.md's sections.
-    records = [r for r in records if "started" in r and ("results" in r or r.get("mode") in ("long", "seeds", "encoders"))]
+    records = [r for r in records if "started" in r and "steps" in r]
     head = (BENCH / "RESULTS.head.md").read_text() if (BENCH / "RESULTS.head.md").exists() else "# Benchmark results\n"
     body = "\n".join(table(r) for r in sorted(records, key=lambda r: r["started"], reverse=True))
     (BENCH / "RESULTS.md").write_text(head + "\n" + body + "\n")

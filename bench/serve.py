@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
+from machine import machine
+
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -273,7 +275,7 @@ def main() -> None:
     datas = args.data * len(args.pipeline) if len(args.data) == 1 else args.data
     results = [measure(pipeline, data, args) for pipeline, data in zip(args.pipeline, datas)]
     output = RESULTS / f"serve-{args.label}.json"
-    output.write_text(json.dumps({"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+    output.write_text(json.dumps({"machine": machine(), "command": " ".join(["python"] + sys.argv),
                                   "settings": {k: v for k, v in vars(args).items() if k != "token"},
                                   "results": results}, indent=2))
     print(table(results))
