@@ -88,6 +88,8 @@ def test_ctrl_c_mid_run_saves_model_last_checkpoint_and_exits_130(tmp_path, tiny
     config = write_config(tmp_path, tiny_encoder, ["tagger"])
     out = tmp_path / "run"
     signal_at(monkeypatch, 3)
+    # Whatever this process had (a shell's background job ignores SIGINT), the run must leave it as it found it.
+    before = signal.getsignal(signal.SIGINT)
     with pytest.raises(TrainingStopped) as stopped:
         train(config, out, overrides={**corpus, "training.max_steps": 50, "training.eval_frequency": 100})
     assert stopped.value.exit_code == 130 and "Ctrl-C at step 3" in stopped.value.message
@@ -95,7 +97,7 @@ def test_ctrl_c_mid_run_saves_model_last_checkpoint_and_exits_130(tmp_path, tiny
     assert json.loads((out / "checkpoint-last" / "state.json").read_text())["state"]["step"] == 3
     assert [r["step"] for r in records(out)] == [3]
     assert not list(out.glob(".*"))
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers put back
+    assert signal.getsignal(signal.SIGINT) is before  # handlers put back
 
 
 def test_sigterm_is_treated_like_ctrl_c(tmp_path, tiny_encoder, corpus, monkeypatch):
