@@ -1,4 +1,4 @@
-"""`trftrain annotate PIPELINE INPUT OUTPUT [--format] [--columns] [--n-process N] [--gpu 0] [--ray]`"""
+"""`trftrain annotate PIPELINE INPUT OUTPUT [--format] [--columns] [--n-process N] [--gpu 0] [--ray] [--remote URL]`"""
 from pathlib import Path
 from typing import List, Optional
 
