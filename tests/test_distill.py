@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 import spacy
-from distillation_setup import RAW_TEXTS, annotate, train_teacher, write_student
+from distillation_setup import RAW_TEXTS, annotate, teacher_gold, train_teacher, write_student
 from pipelines import gold_docs
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
@@ -38,6 +38,10 @@ def write_raw(path):
 def setup(tmp_path_factory, tiny_encoder):
     root = tmp_path_factory.mktemp("distill")
     teacher = train_teacher(root, tiny_encoder)
+    # The premise of every student comparison below: a teacher that hesitates over a label gives students a
+    # coin to copy, so it has to reproduce what it was taught on every raw text.
+    nlp = spacy.load(teacher)
+    assert annotate(nlp, RAW_TEXTS) == teacher_gold(nlp), "the teacher is unsure of a raw text: train it longer"
     DocBin(docs=gold_docs()).to_disk(root / "dev.spacy")
     return {"root": root, "teacher": teacher, "raw": write_raw(root / "raw.txt"), "dev": root / "dev.spacy",
             "cache": root / "cache"}
