@@ -6,7 +6,9 @@ shuffled and repeated to --texts; they are written under --work, never committed
     python bench/annotate.py --tagger-parser TAGGER_PARSER_DIR --ner NER_DIR [--texts 200000] [--runs ...]
 
 Writes bench/results/annotate.json (--out) and prints a table. `--plain-loop PIPELINE INPUT OUTPUT` is the baseline
-run as its own process: what a user writes today around nlp.pipe.
+run as its own process: what a user writes today around nlp.pipe. `--runs paired [--pairs 5 --pair-texts 10000]`
+alternates the plain loop and annotate and reports the median of their ratios, the figure to trust for a gap of a
+few percent on a machine whose speed drifts.
 """
 import argparse
 import hashlib
@@ -14,6 +16,7 @@ import json
 import os
 import random
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -23,7 +26,7 @@ from pathlib import Path
 from machine import machine
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNS = ("plain", "annotate", "n_process_2", "ray", "resume")
+RUNS = ("plain", "annotate", "n_process_2", "ray", "resume", "paired")
 
 
 def corpus_sentences(corpora: Path):
@@ -228,7 +231,35 @@ def bench_pipeline(name: str, pipeline: str, texts: Path, work: Path, args) -> d
     if "ray" in results and "annotate" in results:
         results["ray"]["vs_annotate_wall"] = round(results["ray"]["words_per_second_wall"]
                                                    / results["annotate"]["words_per_second_wall"], 3)
+    if "paired" in args.runs:
+        results["paired"] = paired_runs(name, pipeline, texts, work, args)
     return results
+
+
+def paired_runs(name: str, pipeline: str, texts: Path, work: Path, args) -> dict:
+    """The plain loop and `trftrain annotate` alternately, --pairs times, on the first --pair-texts texts, each
+    annotate run compared with the plain run just before it: this machine's speed drifts by 10-20% over minutes,
+    more than the gap measured, so one long run of each says little about a few percent."""
+    head = work / f"texts-{args.pair_texts}.jsonl"
+    with open(texts, encoding="utf-8") as source, open(head, "w", encoding="utf-8") as out:
+        for _, line in zip(range(args.pair_texts), source):
+            out.write(line)
+    plain_out, annotate_out = work / f"{name}-pair-plain.jsonl", work / f"{name}-pair-annotate"
+    pairs = []
+    for _ in range(args.pairs):
+        plain_out.unlink(missing_ok=True)
+        plain = run_watched([sys.executable, __file__, "--plain-loop", pipeline, str(head), str(plain_out),
+                             "--batch-size", str(args.batch_size)], lambda: 0.0)
+        run_watched([sys.executable, "-m", "trftrain", "annotate", pipeline, str(head), str(annotate_out),
+                     "--batch-size", str(args.batch_size), "--quiet", "--overwrite"], lambda: 0.0)
+        summary = json.loads((annotate_out / "_summary.json").read_text())
+        plain_speed = plain["words"] / plain["pipe_seconds"]
+        annotate_speed = summary["this_run"]["words_per_second"]
+        pairs.append({"plain_words_per_second": round(plain_speed, 1),
+                      "annotate_words_per_second": round(annotate_speed, 1),
+                      "ratio": round(annotate_speed / plain_speed, 3)})
+    return {"texts": args.pair_texts, "pairs": pairs,
+            "median_ratio": round(statistics.median(p["ratio"] for p in pairs), 3)}
 
 
 def table(report: dict) -> str:
@@ -236,6 +267,8 @@ def table(report: dict) -> str:
              f"{'RSS@10%':>8} {'RSS@100%':>9}"]
     for name, results in report["pipelines"].items():
         for run, r in results.items():
+            if run == "paired":
+                continue
             if run == "resume":
                 lines.append(f"{name:<14} {'resume':<12} killed at 50% after {r['killed_after_seconds']} s; rerun "
                              f"{r['rerun_seconds']} s ({r.get('rerun_over_full_run', '-')} of a full run), "
@@ -244,6 +277,10 @@ def table(report: dict) -> str:
             lines.append(f"{name:<14} {run:<12} {r['seconds']:>8} {r.get('words_per_second_wall', 0):>13,.0f} "
                          f"{r.get('words_per_second_after_load', 0):>11,.0f} {r.get('vs_plain_wall', '-'):>9} "
                          f"{r['peak_rss_mb_at_10pct']:>8} {r['peak_rss_mb_at_100pct']:>9}")
+        if "paired" in results:
+            ratios = ", ".join(str(p["ratio"]) for p in results["paired"]["pairs"])
+            lines.append(f"{name:<14} {'paired':<12} annotate/plain words/s after load, {results['paired']['texts']} "
+                         f"texts: median {results['paired']['median_ratio']} ({ratios})")
     return "\n".join(lines)
 
 
@@ -264,6 +301,9 @@ def main() -> None:
     parser.add_argument("--shard-size", type=int, default=None, help="Default: a twentieth of --texts, a multiple "
                         "of --batch-size (so that the plain loop and annotate form the same batches).")
     parser.add_argument("--runs", nargs="+", default=list(RUNS), choices=RUNS)
+    parser.add_argument("--pairs", type=int, default=5, help="The paired run: the plain loop and annotate "
+                        "alternately this many times each on the first --pair-texts texts; reports the median ratio.")
+    parser.add_argument("--pair-texts", type=int, default=10_000)
     parser.add_argument("--corpora", type=Path, default=ROOT.parent / "shared" / "corpora")
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "work" / "annotate")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "annotate.json")
@@ -273,7 +313,7 @@ def main() -> None:
         parser.error("give --tagger-parser and/or --ner")
     if args.shard_size is None:
         args.shard_size = max(args.batch_size, args.texts // 20 // args.batch_size * args.batch_size)
-    if "annotate" not in args.runs:  # the others measure their progress against its output
+    if "annotate" not in args.runs and set(args.runs) - {"paired"}:  # they measure progress against its output
         args.runs = ["annotate"] + args.runs
     if "ray" in args.runs:
         try:

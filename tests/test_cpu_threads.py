@@ -1,4 +1,4 @@
-"""The thread policy: passive OpenMP waiting when trftrain loads before torch, thread counts capped to the cores
+"""The thread policy: short OpenMP waits when trftrain loads before torch, thread counts capped to the cores
 the process may use and to 1 in workers, and every setting the user made left alone."""
 import multiprocessing
 import os
@@ -24,27 +24,31 @@ def fresh_policy(monkeypatch):
     torch.set_num_threads(threads)
 
 
-def test_importing_trftrain_first_makes_openmp_wait_passively():
-    """libgomp reports its spin count when loaded: 0 means idle threads sleep at once (300,000 is its default)."""
+def test_importing_trftrain_first_makes_openmp_waits_short():
+    """libgomp reports its spin count when loaded: 1000 turns before idle threads sleep (300,000 is its default)."""
     env = {k: v for k, v in os.environ.items() if k not in cpu_threads.WAIT_SETTINGS + (cpu_threads.OFF_SWITCH,)}
     env["OMP_DISPLAY_ENV"] = "VERBOSE"
     result = subprocess.run([sys.executable, "-c", "import trftrain"], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert "GOMP_SPINCOUNT = '0'" in result.stderr + result.stdout
+    assert "GOMP_SPINCOUNT = '1000'" in result.stderr + result.stdout
 
 
-@pytest.mark.parametrize("setting", ["OMP_WAIT_POLICY=ACTIVE", "GOMP_SPINCOUNT=1000", "TRFTRAIN_THREAD_POLICY=off",
-                                     "torch already imported"])
-def test_passive_waiting_only_where_it_takes_effect_and_the_user_set_nothing(monkeypatch, fresh_policy, setting):
+@pytest.mark.parametrize("setting", ["OMP_WAIT_POLICY=ACTIVE", "GOMP_SPINCOUNT=50", "KMP_BLOCKTIME=0",
+                                     "TRFTRAIN_THREAD_POLICY=off", "torch already imported"])
+def test_short_waits_only_where_they_take_effect_and_the_user_set_nothing(monkeypatch, fresh_policy, setting):
     monkeypatch.delitem(sys.modules, "torch")
-    assert cpu_threads.prefer_passive_waiting() and os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    assert cpu_threads.prefer_short_waits()
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE" and os.environ["GOMP_SPINCOUNT"] == "1000"
     monkeypatch.delenv("OMP_WAIT_POLICY")
+    monkeypatch.delenv("GOMP_SPINCOUNT")
     if setting == "torch already imported":
         monkeypatch.setitem(sys.modules, "torch", torch)
     else:
         monkeypatch.setenv(*setting.split("="))
-    assert not cpu_threads.prefer_passive_waiting()
-    assert os.environ.get("OMP_WAIT_POLICY") == (setting.split("=")[1] if setting.startswith("OMP_WAIT") else None)
+    assert not cpu_threads.prefer_short_waits()
+    name, value = setting.split("=") if "=" in setting else (None, None)
+    for wait_setting in cpu_threads.WAIT_SETTINGS:
+        assert os.environ.get(wait_setting) == (value if wait_setting == name else None)
 
 
 def test_count_capped_to_the_cores_the_process_may_use(monkeypatch, fresh_policy):

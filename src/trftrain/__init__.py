@@ -1,7 +1,7 @@
 """trftrain: train spaCy pipelines in which one transformer feeds every task head."""
-from .cpu_threads import prefer_passive_waiting
+from .cpu_threads import prefer_short_waits
 
-prefer_passive_waiting()  # before the imports below load torch, or it comes too late (cpu_threads.py says why)
+prefer_short_waits()  # before the imports below load torch, or it comes too late (cpu_threads.py says why)
 
 from . import registry  # noqa: E402, F401  (binds every factory and trftrain.<Name>.v<N> name on import)
 from .components.head import Head, SharedEncoder  # noqa: E402

@@ -8,9 +8,16 @@ threads burning their time slice on spinning and regions waiting for a deschedul
 which opens a region, beside two matmul processes on 2 cores: 0.9 ms, 80 us with passive waiting, 16 us on one
 thread). So:
 
-- waiting: OMP_WAIT_POLICY=PASSIVE (idle threads sleep at once). libgomp reads it only when it is loaded, i.e. at
-  `import torch`: it applies where trftrain is imported before torch (the `trftrain` CLI, or `import trftrain`
-  before spaCy, which imports torch), never to a process where torch is already loaded.
+- waiting: OMP_WAIT_POLICY=PASSIVE with GOMP_SPINCOUNT=1000 (idle threads spin 1,000 turns, microseconds, then sleep;
+  LLVM's libomp, torch's runtime on macOS, reads only the policy and sleeps at once). Spinning 300,000 turns is
+  what makes the neighbours' case bad (a tagger+parser+NER pipeline beside two matmul processes: 6.5x its time
+  alone for a long doc, 18x for nlp.pipe; 3,000 turns: 3.5x and 4.3x), while sleeping at once costs about a fifth
+  of the throughput alone on short texts (trftrain annotate 0.80x a plain nlp.pipe loop that spins), because the
+  next parallel region starts microseconds later and has to wake the thread again. 1,000 turns keep about half
+  of that and stay as polite as sleeping (2.5x and 2.1x beside the matmuls); bench/RESULTS.md has the figures.
+  libgomp reads these only when it is loaded, i.e. at `import torch`: they apply where trftrain is imported
+  before torch (the `trftrain` CLI, or `import trftrain` before spaCy, which imports torch), never to a process
+  where torch is already loaded.
 - count: torch starts one thread per physical core of the machine, blind to CPU affinity and container quotas;
   trftrain lowers it to the cores this process may use, and to 1 in multiprocessing workers (they come in groups
   that fill the cores, as torch's DataLoader workers do).
@@ -28,6 +35,8 @@ from typing import Optional
 
 OFF_SWITCH = "TRFTRAIN_THREAD_POLICY"
 WAIT_SETTINGS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
+# What trftrain sets when the user set none of WAIT_SETTINGS (the docstring above gives the measurements).
+WAIT_DEFAULTS = {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "1000"}
 COUNT_SETTINGS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 CGROUP_V2_MAX = "/sys/fs/cgroup/cpu.max"
 CGROUP_V1_QUOTA, CGROUP_V1_PERIOD = "/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"
@@ -41,12 +50,12 @@ def policy_enabled() -> bool:
     return os.environ.get(OFF_SWITCH, "").strip().lower() not in ("off", "0", "false", "no")
 
 
-def prefer_passive_waiting() -> bool:
-    """Set OMP_WAIT_POLICY=PASSIVE where it can still take effect (torch not yet imported) and the user set no
-    wait setting. Returns whether it was set."""
+def prefer_short_waits() -> bool:
+    """Set WAIT_DEFAULTS where they can still take effect (torch not yet imported) and the user set no wait
+    setting. Returns whether they were set."""
     if not policy_enabled() or "torch" in sys.modules or any(name in os.environ for name in WAIT_SETTINGS):
         return False
-    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    os.environ.update(WAIT_DEFAULTS)
     return True
 
 
