@@ -9,7 +9,7 @@ TEACHER_HEADS = ["tagger", "parser", "ner", "textcat"]
 # Small parser layers keep the tests quick; nothing here needs the defaults' capacity.
 SMALL_PARSER = """
 [components.parser.model]
-@architectures = "trftrain.BiaffineParser.v1"
+@architectures = "trftrain.BiaffineParser.v2"
 arc_width = 32
 label_width = 16
 dropout = 0.0

