@@ -161,9 +161,9 @@ def test_scalar_layer_mix_learns_saves_and_reloads(tmp_path, tiny_encoder):
     nlp, trainer, examples = build(config)
     backbone = nlp.get_pipe("transformer").encoder.backbone
     mix = backbone.mix
-    assert mix is not None and mix.weights.shape == (3,)  # embeddings + 2 layers
+    assert mix is not None and mix.logits.shape == (3,)  # embeddings + 2 layers
     heads_group = next(g for g in trainer.optimizer.param_groups if g["name"] == "heads")
-    assert any(p is mix.weights for p in heads_group["params"])
+    assert any(p is mix.logits for p in heads_group["params"])
     last_only = encoder(tiny_encoder)
     doc = nlp.make_doc("The fox jumps over the dog.")
     with torch.inference_mode():
@@ -171,9 +171,20 @@ def test_scalar_layer_mix_learns_saves_and_reloads(tmp_path, tiny_encoder):
     trainer.train_mode()
     for step in range(5):
         trainer.step([examples], step)
-    assert not torch.equal(mix.weights.detach(), torch.zeros(3))
+    assert not torch.equal(mix.logits.detach(), torch.zeros(3))
     nlp.to_disk(tmp_path / "model")
     reloaded = spacy.load(tmp_path / "model")
-    assert torch.equal(reloaded.get_pipe("transformer").encoder.backbone.mix.weights, mix.weights.detach())
+    assert torch.equal(reloaded.get_pipe("transformer").encoder.backbone.mix.logits, mix.logits.detach())
     a, b = nlp("The fox jumps."), reloaded("The fox jumps.")
     assert np.allclose(a._.trf_vectors, b._.trf_vectors, atol=1e-6)
+
+
+def test_scalar_layer_mix_reads_mixes_saved_before_the_logit_scale():
+    """A mix saved as plain softmax inputs (`weights`) keeps its layer shares when loaded."""
+    from trftrain.encoder.layer_mix import ScalarMix
+
+    saved = torch.tensor([0.5, -0.2, 1.0])
+    mix = ScalarMix(3)
+    mix.load_state_dict({"weights": saved, "scale": torch.tensor(2.0)})
+    assert torch.allclose(mix.layer_weights(), torch.softmax(saved, dim=0), atol=1e-6)
+    assert mix.scale.item() == 2.0
