@@ -57,13 +57,13 @@ def percentile(values: List[float], q: float) -> float:
 # -- clients -------------------------------------------------------------------------------------------------------
 
 
-def client_process(pipeline, url, texts, indices_per_thread, ready, start_event, results, token):
+def client_process(pipeline, url, texts, indices_per_thread, ready, start_event, results, token, torch_threads):
     """One process: a remote pipeline shared by its threads, each a client sending one doc at a time."""
     import torch
 
     import trftrain
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(torch_threads)
     nlp = trftrain.load_remote(pipeline, url=url, token=token)
     nlp(texts[0])  # warm-up: connections, lazy imports
     client = nlp.get_pipe("transformer").encoder.backbone.client
@@ -101,8 +101,12 @@ def run_clients(pipeline, url, texts, n_clients, n_processes, token) -> dict:
     start_event, ready, results = context.Event(), context.Queue(), context.Queue()
     clients = [list(range(i, len(texts), n_clients)) for i in range(n_clients)]
     per_process = [clients[p::n_processes] for p in range(n_processes)]
+    per_process = [threads for threads in per_process if threads]
+    # The client processes share the cores as a local nlp.pipe has them: one process alone gets all of them.
+    torch_threads = max(1, len(os.sched_getaffinity(0)) // len(per_process))
     processes = [context.Process(target=client_process, args=(pipeline, url, texts, threads, ready, start_event,
-                                                              results, token)) for threads in per_process if threads]
+                                                              results, token, torch_threads))
+                 for threads in per_process]
     for process in processes:
         process.start()
     _gather(ready, processes)  # every process has loaded its pipeline before the clock starts
