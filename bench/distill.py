@@ -249,7 +249,8 @@ def main() -> None:
     record["raw"] = write_raw(args.raw, mode["raw_per_corpus"])
     target = BENCH / "results" / f"distill-{args.name}-{mode_name}.json"
     target.parent.mkdir(exist_ok=True)
-    runs = [(task, False) for task in args.tasks.split(",")] + [(task, True) for task in mode["few_label_tasks"]]
+    runs = ([(task, False) for task in args.tasks.split(",") if task]
+            + [(task, True) for task in mode["few_label_tasks"]])
     for task, few_label in runs:  # written after each task: a failure later keeps what was measured
         key = f"few-{task}" if few_label else task
         record["results"][key] = bench_task(task, mode, args, work / key, log, few_label=few_label)
