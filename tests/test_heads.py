@@ -130,3 +130,79 @@ def test_sentence_starts_read_the_previous_token_of_the_same_doc_only():
     assert model.sentence_starts(torch.zeros(0, 8), []).shape == (0,)
     old = registry.architectures.get("trftrain.BiaffineParser.v1")(dropout=0.0)(8, 3)
     assert old.sent_start.in_features == 8 and model.sent_start.in_features == 16
+
+
+def test_token_shapes_show_case_punctuation_and_line_breaks():
+    """What an uncased encoder drops: the capital of 'Then', the full stop, the line break before 'ok'."""
+    import spacy
+
+    from trftrain.components.token_shapes import N_SHAPES, token_shapes
+
+    nlp = spacy.blank("en")
+    docs = [nlp.make_doc("we left Then IBM paid 5.\nok"), nlp.make_doc("")]
+    shapes = token_shapes(docs)
+    words = [t.text for t in docs[0]]
+    assert shapes.shape == (len(words), N_SHAPES)
+    column = dict(title=0, upper=1, lower=2, punct=3, number=4, space=5, final=6, line_break=7)
+    assert shapes[words.index("Then"), column["title"]] == 1 and shapes[words.index("left"), column["title"]] == 0
+    assert shapes[words.index("IBM"), column["upper"]] == 1 and shapes[words.index("we"), column["lower"]] == 1
+    assert shapes[words.index("5"), column["number"]] == 1
+    assert shapes[words.index("."), column["punct"]] == 1 and shapes[words.index("."), column["final"]] == 1
+    after_break = words.index("ok")
+    assert shapes[after_break, column["line_break"]] == 1
+    assert shapes[:, column["line_break"]].sum() == 1
+
+
+def test_sentence_starts_read_token_shapes_in_v3():
+    """BiaffineParser.v3's start classifier reads each token's shape and the previous token's (same doc only);
+    without shapes it reads zeros there, so it still runs on vectors alone."""
+    import torch
+    from spacy.util import registry
+
+    from trftrain.components.token_shapes import N_SHAPES
+
+    torch.manual_seed(0)
+    model = registry.architectures.get("trftrain.BiaffineParser.v3")(dropout=0.0)(8, 3).eval()
+    assert model.sent_start.in_features == 16 + 2 * N_SHAPES
+    lengths = [3, 2]
+    vectors, shapes = torch.randn(5, 8), torch.zeros(5, N_SHAPES)
+    logits = model.sentence_starts(vectors, lengths, shapes)
+    assert torch.equal(model.sentence_starts(vectors, lengths), logits)
+    capital = shapes.clone()
+    capital[2, 0] = 1.0  # the last token of doc 0 is capitalised: itself and nothing in doc 1 move
+    assert (model.sentence_starts(vectors, lengths, capital) != logits).tolist() == [False, False, True, False, False]
+    capital = shapes.clone()
+    capital[3, 0] = 1.0  # the first token of doc 1: itself and the token after it
+    assert (model.sentence_starts(vectors, lengths, capital) != logits).tolist() == [False, False, False, True, True]
+
+
+def test_parser_v3_gets_the_token_shapes_when_training_and_predicting(tmp_path, tiny_encoder, monkeypatch):
+    """The docs travel with the token vectors, so the v3 start classifier is given real shapes on both paths, and
+    a v3 pipeline saves and loads."""
+    import spacy
+    import torch
+    from pipelines import build, write_config
+
+    config = write_config(tmp_path, tiny_encoder, ["parser"],
+                          extra='[components.parser.model]\n@architectures = "trftrain.BiaffineParser.v3"\n')
+    nlp, trainer, examples = build(config)
+    parser = nlp.get_pipe("parser")
+    given = []
+    real = parser.model.sentence_starts
+
+    def spy(vectors, lengths, shapes=None):
+        given.append(None if shapes is None else shapes.clone())
+        return real(vectors, lengths, shapes)
+
+    monkeypatch.setattr(parser.model, "sentence_starts", spy)
+    trainer.train_mode()
+    trainer.step([examples], 0)
+    doc = nlp("Anna lives in Berlin . She likes it .")
+    assert len(given) == 2 and all(shapes is not None for shapes in given)
+    words = [t.text for t in doc]
+    assert given[-1][words.index("She"), 0] == 1 and given[-1][words.index("likes"), 0] == 0
+    monkeypatch.undo()
+    nlp.to_disk(tmp_path / "model")
+    reloaded = spacy.load(tmp_path / "model")
+    assert reloaded.get_pipe("parser").model.n_shapes == parser.model.n_shapes > 0
+    assert [t.is_sent_start for t in reloaded(doc.text)] == [t.is_sent_start for t in nlp(doc.text)]
