@@ -180,6 +180,7 @@ def test_parser_v3_gets_the_token_shapes_when_training_and_predicting(tmp_path, 
     """The docs travel with the token vectors, so the v3 start classifier is given real shapes on both paths, and
     a v3 pipeline saves and loads."""
     import spacy
+    import torch
     from pipelines import build, write_config
 
     config = write_config(tmp_path, tiny_encoder, ["parser"],

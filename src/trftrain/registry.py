@@ -16,8 +16,8 @@ from .components.head import ModelBuilder, SharedEncoder
 from .components.ner import EntityRecognizer
 from .components.parser import SENTENCE_THRESHOLD, TREE_START_THRESHOLD, DependencyParser
 from .components.textcat import MultiLabelTextClassifier, TextClassifier
-from .components.token_labels import Morphologizer, SentenceSplitter, Tagger
 from .components.token_shapes import N_SHAPES
+from .components.token_labels import Morphologizer, SentenceSplitter, Tagger
 from .components.transformer import Transformer
 from .encoder.settings import DEFAULT
 from .encoder.token_encoder import TokenEncoder
