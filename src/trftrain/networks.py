@@ -1,5 +1,5 @@
 """The torch modules behind the heads. Sizes in, logits out; no spaCy here."""
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -56,13 +56,10 @@ class BiaffineParser(nn.Module):
     sentence starts mostly depends on what ends before it; with that vector at hand the classifier learns in 150
     steps what it otherwise had not learned by then (EWT dev SENTS F 34.8 -> 67.4 after the demo, bench/RESULTS.md).
     Off only in BiaffineParser.v1, which pipelines saved before it still name.
-    n_shapes: the start classifier also reads that many 0/1 features of the token and of the one before it
-    (case, punctuation, line breaks: components/token_shapes.py), which an uncased encoder's vectors lack.
-    BiaffineParser.v3; 0 in v1 and v2.
     """
 
     def __init__(self, width: int, n_labels: int, *, arc_width: int = 256, label_width: int = 128,
-                 dropout: float = 0.1, previous_token_starts: bool = True, n_shapes: int = 0):
+                 dropout: float = 0.1, previous_token_starts: bool = True):
         super().__init__()
         self.dropout = nn.Dropout(dropout)
         self.arc_dep = nn.Sequential(nn.Linear(width, arc_width), nn.GELU(), nn.Dropout(dropout))
@@ -76,9 +73,7 @@ class BiaffineParser(nn.Module):
         # Bilinear term: which relation depends on how dependent and head interact, not only on each alone.
         self.label_bilinear = nn.Parameter(torch.zeros(n_labels, label_width, label_width))
         self.previous_token_starts = previous_token_starts
-        self.n_shapes = n_shapes
-        reads = (2 if previous_token_starts else 1) * width + 2 * n_shapes
-        self.sent_start = nn.Linear(reads, 1)
+        self.sent_start = nn.Linear(2 * width if previous_token_starts else width, 1)
 
     def arcs(self, sentences: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = self.dropout(sentences)
@@ -97,25 +92,14 @@ class BiaffineParser(nn.Module):
                               for i in range(0, len(dep), 1024)]) if len(dep) else dep.new_zeros(0, len(self.label_bilinear))
         return self.label_out(torch.cat([dep, head], dim=-1)) + bilinear
 
-    def sentence_starts(self, vectors: torch.Tensor, lengths: Sequence[int],
-                        shapes: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """vectors: (n_tokens, width), docs one after another with the given lengths -> (n_tokens,) logits.
-        shapes: (n_tokens, n_shapes) token features where the model reads them (zeros when not given)."""
+    def sentence_starts(self, vectors: torch.Tensor, lengths: Sequence[int]) -> torch.Tensor:
+        """vectors: (n_tokens, width), docs one after another with the given lengths -> (n_tokens,) logits."""
         x = self.dropout(vectors)
         if self.previous_token_starts:
-            x = torch.cat([x, _previous_rows(x, lengths)], dim=1)
-        if self.n_shapes:
-            if shapes is None:
-                shapes = x.new_zeros(len(x), self.n_shapes)
-            shapes = shapes.to(device=x.device, dtype=x.dtype)
-            x = torch.cat([x, shapes, _previous_rows(shapes, lengths)], dim=1)
+            previous = torch.zeros_like(x)
+            previous[1:] = x[:-1]
+            # A doc's first token has no previous token: zeros, not the last token of the doc before it.
+            firsts = np.cumsum([0] + list(lengths[:-1]))
+            firsts = torch.as_tensor(firsts[firsts < len(x)], dtype=torch.long, device=x.device)
+            x = torch.cat([x, previous.index_fill(0, firsts, 0.0)], dim=1)
         return self.sent_start(x).squeeze(-1)
-
-
-def _previous_rows(x: torch.Tensor, lengths: Sequence[int]) -> torch.Tensor:
-    """Each row's predecessor in its doc; zeros at a doc's first token, not the last token of the doc before."""
-    previous = torch.zeros_like(x)
-    previous[1:] = x[:-1]
-    firsts = np.cumsum([0] + list(lengths[:-1]))
-    firsts = torch.as_tensor(firsts[firsts < len(x)], dtype=torch.long, device=x.device)
-    return previous.index_fill(0, firsts, 0.0)

@@ -16,7 +16,6 @@ from .components.head import ModelBuilder, SharedEncoder
 from .components.ner import EntityRecognizer
 from .components.parser import SENTENCE_THRESHOLD, TREE_START_THRESHOLD, DependencyParser
 from .components.textcat import MultiLabelTextClassifier, TextClassifier
-from .components.token_shapes import N_SHAPES
 from .components.token_labels import Morphologizer, SentenceSplitter, Tagger
 from .components.transformer import Transformer
 from .encoder.settings import DEFAULT
@@ -100,14 +99,6 @@ def pooled_classifier_v1(pooling: str = "mean", hidden_width: int = 0, dropout: 
         raise ValueError(f"pooling '{pooling}' is not one of mean, mean_max")
     return lambda width, n_labels: PooledClassifier(width, n_labels, pooling=pooling, hidden_width=hidden_width,
                                                     dropout=dropout)
-
-
-@registry.architectures("trftrain.BiaffineParser.v3")
-def biaffine_parser_v3(arc_width: int = 256, label_width: int = 128, dropout: float = 0.1) -> ModelBuilder:
-    """As v2, and the sentence-start classifier also reads what the token and the one before it look like
-    (case, punctuation, line breaks), which an uncased encoder's vectors do not show."""
-    return lambda width, n_labels: BiaffineParser(width, n_labels, arc_width=arc_width, label_width=label_width,
-                                                  dropout=dropout, n_shapes=N_SHAPES)
 
 
 @registry.architectures("trftrain.BiaffineParser.v2")

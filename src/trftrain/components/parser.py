@@ -22,7 +22,6 @@ from ..padding import padded_groups
 from .head import Head, LossTerm
 from .parser_soft_targets import SoftParserTargets, soft_parser_loss
 from .token_labels import gold_sentence_starts
-from .token_shapes import token_shapes
 from .torch_pipe import labels_in_order
 
 IGNORE = -100
@@ -176,7 +175,7 @@ class DependencyParser(Head):
         labelled = np.flatnonzero(targets.labelled)
         dependents = vectors.data[torch.as_tensor(labelled, device=device)]
         governors = vectors.data[torch.as_tensor(targets.heads[labelled], device=device)]
-        return ParserScores(starts=self._start_logits(vectors),
+        return ParserScores(starts=self.model.sentence_starts(vectors.data, vectors.lengths).float(),
                             arcs=self.model.arcs(sentences, mask).float(),
                             labels=self.model.labels(dependents, governors).float())
 
@@ -201,14 +200,8 @@ class DependencyParser(Head):
         counts = targets.counts
         return [LossTerm(arc_loss, counts[0]), LossTerm(label_loss, counts[1]), LossTerm(start_loss, counts[2])]
 
-    def _start_logits(self, vectors: TokenVectors) -> torch.Tensor:
-        shapes = None
-        if getattr(self.model, "n_shapes", 0) and vectors.docs is not None:
-            shapes = torch.from_numpy(token_shapes(vectors.docs))
-        return self.model.sentence_starts(vectors.data, vectors.lengths, shapes).float()
-
     def _prediction_scores(self, vectors: TokenVectors) -> ParserScores:
-        start_scores = self._start_logits(vectors)
+        start_scores = self.model.sentence_starts(vectors.data, vectors.lengths).float()
         block_first, block_len = cut_blocks(vectors.lengths, start_scores.cpu().numpy(), self.max_block)
         arc_log_probs: List[np.ndarray] = [np.zeros((0, 0), np.float32)] * len(block_first)
         # Blocks of similar length are scored together, under a budget of score cells, so that a batch of

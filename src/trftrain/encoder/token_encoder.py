@@ -201,7 +201,7 @@ class TokenEncoder(torch.nn.Module):
         weight = torch.from_numpy(np.concatenate(weights) if weights else np.zeros(0, np.float32)).to(device)
         contributions = piece_vectors[piece_index] * weight[:, None]
         data = contributions.new_zeros(token_offset, self.width).index_add_(0, token_index, contributions)
-        return TokenVectors(data, lengths, docs)
+        return TokenVectors(data, lengths)
 
 
 class WindowPlacement(NamedTuple):

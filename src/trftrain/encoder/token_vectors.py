@@ -1,9 +1,8 @@
 """The value that flows from an encoder to the heads: one vector per spaCy token, docs concatenated."""
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import List
 
 import torch
-from spacy.tokens import Doc
 
 
 @dataclass
@@ -12,13 +11,10 @@ class TokenVectors:
 
     data (Tensor, (n_tokens_in_batch, width)): docs one after another, in batch order.
     lengths (List[int]): tokens per doc.
-    docs (Optional[Sequence[Doc]]): the docs themselves, for heads that also read what the tokens look like (the
-        parser's start classifier reads their case, which an uncased encoder drops); None where unknown.
     """
 
     data: torch.Tensor
     lengths: List[int]
-    docs: Optional[Sequence[Doc]] = None
 
     @property
     def width(self) -> int:
