@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 import spacy
-from distillation_setup import RAW_TEXTS, annotate, teacher_gold, train_teacher, write_student
+from distillation_setup import RAW_TEXTS, annotate, teacher_docs, teacher_gold, train_teacher, write_student
 from pipelines import gold_docs
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
@@ -280,3 +280,20 @@ def test_spacy_corpus_mixes_gold_examples_at_their_fraction(setup, trftrain_stud
     assert all(sorted(eg.reference.cats.values()) == [0.0, 1.0] for eg, g in zip(first, is_gold) if not g)
     second = [eg.reference.text for eg in corpus(nlp)]
     assert second != [eg.reference.text for eg in first]  # each call is an epoch in a new order
+
+
+def test_spacy_student_learns_labels_that_first_appear_late_in_the_stream(setup, tmp_path):
+    """spaCy initializes a streamed corpus from its first 100 examples; a tag first seen later used to stop the
+    student's training with a KeyError. Here the only "FW" tag is in a gold doc the stream reaches at its 250th
+    example (a gold fraction of 1/250 over 260 raw texts)."""
+    raw = tmp_path / "raw.txt"
+    raw.write_text("\n".join(RAW_TEXTS[i % len(RAW_TEXTS)] for i in range(260)) + "\n")
+    gold = teacher_docs(spacy.blank("en").vocab)[-1:]  # "She likes Paris ." with one class, as the teacher's
+    gold[0][0].tag_ = "FW"
+    DocBin(docs=gold).to_disk(tmp_path / "gold.spacy")
+    best = distill(str(setup["teacher"]), write_student(tmp_path, "spacy", 3), raw, tmp_path / "student",
+                   dev=setup["dev"], gold=tmp_path / "gold.spacy",
+                   options=DistillOptions(max_chars=10_000, gold_fraction=1 / 250), stdout=io.StringIO())
+    student = spacy.load(best)
+    assert "FW" in student.get_pipe("tagger").labels
+    assert student.config["training"]["max_epochs"] == -1  # it still streamed its training data

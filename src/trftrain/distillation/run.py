@@ -187,10 +187,20 @@ def _train_spacy(config, cache, output: Path, *, gold, gold_fraction, dev, teach
         from thinc.api import require_gpu
 
         require_gpu(use_gpu)
-    nlp = init_nlp(config, use_gpu=use_gpu)
+    # spaCy initializes from the first 100 examples of a streamed corpus (max_epochs -1), so a tag, relation or
+    # entity type that the teacher or the gold first uses later is unknown to the student and stops its training
+    # (KeyError in the loss). One full pass instead finds every label, one shard in memory at a time.
+    nlp = init_nlp(_with_max_epochs(config, 1), use_gpu=use_gpu)
+    nlp.config["training"]["max_epochs"] = -1
     train_nlp(nlp, Path(output), use_gpu=use_gpu, stdout=stdout, stderr=stderr)
     best = Path(output) / "model-best"
     return best if best.exists() else Path(output) / "model-last"
+
+
+def _with_max_epochs(config, epochs: int):
+    changed = config.copy()
+    changed["training"]["max_epochs"] = epochs
+    return changed
 
 
 def _has_cupy() -> bool:
