@@ -58,7 +58,10 @@ def write_raw(path: Path, per_corpus: int) -> dict:
         docs = docs_of(DATA / f"{name}.spacy")
         texts.append([" ".join(d.text.split()) for d in (docs[:per_corpus] if per_corpus else docs)])
     lines = [t for group in zip_longest_flat(texts) for t in group if t]
-    path.write_text("\n".join(lines) + "\n", encoding="utf8")
+    text = "\n".join(lines) + "\n"
+    # Rewritten only when it changes: a teacher's cache records the file's mtime, and --reuse keeps the caches.
+    if not path.exists() or path.read_text(encoding="utf8") != text:
+        path.write_text(text, encoding="utf8")
     return {"texts": len(lines), "words": sum(len(t.split()) for t in lines),
             "per_corpus": {name: len(t) for name, t in zip(RAW_CORPORA, texts)}}
 
