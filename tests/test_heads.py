@@ -130,3 +130,29 @@ def test_sentence_starts_read_the_previous_token_of_the_same_doc_only():
     assert model.sentence_starts(torch.zeros(0, 8), []).shape == (0,)
     old = registry.architectures.get("trftrain.BiaffineParser.v1")(dropout=0.0)(8, 3)
     assert old.sent_start.in_features == 8 and model.sent_start.in_features == 16
+
+
+def test_sentence_loss_weight_scales_only_the_sentence_start_loss(tmp_path, tiny_encoder):
+    nlp, examples = overfit(write_config(tmp_path, tiny_encoder, ["parser"]), steps=1)
+    parser = nlp.get_pipe("parser")
+    parser.model.eval()
+    targets = parser.targets(examples)
+    docs = list(nlp.get_pipe("transformer").pipe([eg.predicted for eg in examples]))
+    scores = parser.scores(parser.token_vectors(docs), targets)
+    plain = parser.loss(scores, targets)
+    parser.sentence_loss_weight = 3.0
+    weighted = parser.loss(scores, targets)
+    assert [term.count for term in weighted] == [term.count for term in plain]
+    assert float(weighted[0].total) == float(plain[0].total) and float(weighted[1].total) == float(plain[1].total)
+    assert float(plain[2].total) > 0
+    assert float(weighted[2].total) == pytest.approx(3 * float(plain[2].total))
+
+
+def test_sentence_loss_weight_must_not_be_negative(tmp_path, tiny_encoder):
+    from trftrain.errors import TrftrainError
+
+    path = write_config(tmp_path, tiny_encoder, ["parser"])
+    path.write_text(path.read_text().replace('factory = "trftrain_parser"\n',
+                                             'factory = "trftrain_parser"\nsentence_loss_weight = -1\n'))
+    with pytest.raises(TrftrainError, match="components.parser.sentence_loss_weight"):
+        overfit(path, steps=0)

@@ -14,7 +14,7 @@ from spacy.util import registry
 
 from .components.head import ModelBuilder, SharedEncoder
 from .components.ner import EntityRecognizer
-from .components.parser import SENTENCE_THRESHOLD, TREE_START_THRESHOLD, DependencyParser
+from .components.parser import SENTENCE_LOSS_WEIGHT, SENTENCE_THRESHOLD, TREE_START_THRESHOLD, DependencyParser
 from .components.textcat import MultiLabelTextClassifier, TextClassifier
 from .components.token_labels import Morphologizer, SentenceSplitter, Tagger
 from .components.transformer import Transformer
@@ -183,13 +183,14 @@ def make_ner(nlp: Language, name: str, model: ModelBuilder, encoder: Encoder, lo
                                          "sents_r": None, "sents_f": 0.0},
                   default_config={"model": _PARSER_MODEL, "encoder": _SHARED, "loss_weight": 1.0, "max_block": 512,
                                   "sentence_threshold": SENTENCE_THRESHOLD,
-                                  "tree_start_threshold": TREE_START_THRESHOLD, "inference_precision": "auto"})
+                                  "tree_start_threshold": TREE_START_THRESHOLD, "inference_precision": "auto",
+                                  "sentence_loss_weight": SENTENCE_LOSS_WEIGHT})
 def make_parser(nlp: Language, name: str, model: ModelBuilder, encoder: Encoder, loss_weight: float,
                 max_block: int, sentence_threshold: float, tree_start_threshold: float,
-                inference_precision: str) -> DependencyParser:
+                inference_precision: str, sentence_loss_weight: float) -> DependencyParser:
     return DependencyParser(nlp.vocab, model, name, encoder=encoder, loss_weight=loss_weight, max_block=max_block,
                             sentence_threshold=sentence_threshold, tree_start_threshold=tree_start_threshold,
-                            inference_precision=inference_precision)
+                            inference_precision=inference_precision, sentence_loss_weight=sentence_loss_weight)
 
 
 @Language.factory("trftrain_textcat", assigns=["doc.cats"],

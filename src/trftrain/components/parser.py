@@ -100,6 +100,7 @@ class ParserScores:
 # The one place for these defaults (the factory's config takes them from here); see DependencyParser.
 SENTENCE_THRESHOLD = 0.5
 TREE_START_THRESHOLD = 0.1
+SENTENCE_LOSS_WEIGHT = 1.0
 
 
 class DependencyParser(Head):
@@ -113,6 +114,9 @@ class DependencyParser(Head):
         classifier gives that token at least this probability: most tree starts the classifier rules out split a
         sentence in two. Same run: every tree start (0.0) SENTS F 62.1, 0.05-0.2 65.6-65.7, at most tree starts
         the classifier already takes (0.5) 64.8; LAS 77.5-77.7 throughout.
+    sentence_loss_weight (float): weight of the sentence-start loss against the arc and relation losses (each is a
+        mean over its tokens). A token's start loss is a two-way choice, far smaller than its arc loss (a choice
+        among the sentence's tokens), so the start classifier draws little on the shared encoder at 1.0.
     inference_precision (str): arithmetic of the relation classifier when predicting, as the encoder's key:
         "auto" (bf16 where the hardware multiplies it natively), "bf16", "fp16" (CUDA) or "off" (fp32). Its
         bilinear term (labels x width x width per token) was 45% of the parser's prediction time in fp32 on
@@ -121,8 +125,11 @@ class DependencyParser(Head):
 
     def __init__(self, vocab, model, name="parser", *, encoder, loss_weight=1.0, max_block: int = 512,
                  sentence_threshold: float = SENTENCE_THRESHOLD, tree_start_threshold: float = TREE_START_THRESHOLD,
-                 inference_precision: str = "auto"):
+                 inference_precision: str = "auto", sentence_loss_weight: float = SENTENCE_LOSS_WEIGHT):
         super().__init__(vocab, model, name, encoder=encoder, loss_weight=loss_weight)
+        if not sentence_loss_weight >= 0:
+            raise config_error(f"components.{name}.sentence_loss_weight", f"{sentence_loss_weight} is not >= 0.")
+        self.sentence_loss_weight = sentence_loss_weight
         self.max_block = max_block
         for key, value in (("sentence_threshold", sentence_threshold), ("tree_start_threshold", tree_start_threshold)):
             if not 0 <= value < 1:
@@ -181,7 +188,13 @@ class DependencyParser(Head):
 
     def loss(self, scores: ParserScores, targets: ParserTargets) -> List[LossTerm]:
         if isinstance(targets, SoftParserTargets):
-            return soft_parser_loss(scores, targets)
+            arcs, labels, starts = soft_parser_loss(scores, targets)
+        else:
+            arcs, labels, starts = self.gold_loss(scores, targets)
+        return [arcs, labels, LossTerm(self.sentence_loss_weight * starts.total, starts.count)]
+
+    def gold_loss(self, scores: ParserScores, targets: ParserTargets) -> List[LossTerm]:
+        """Arc, relation and sentence-start losses against gold, each summed over its tokens."""
         device = scores.starts.device
         usable = targets.usable
         block_of_token = np.repeat(np.arange(len(targets.block_first)), targets.block_len)
