@@ -281,3 +281,34 @@ def test_predict_batches_sends_the_next_batches_before_taking_the_first_answer(t
     for docs, vectors in out:
         assert torch.allclose(vectors.data, local.predict(docs).data, atol=1e-6)
     assert remote.backbone.fingerprint == local.backbone.fingerprint
+
+
+def test_the_server_loads_its_encoders_on_the_thread_that_runs_them(monkeypatch):
+    """Each thread that runs torch's parallel operations gets its own OpenMP team; two teams in one process made
+    every encoder call slower, so loading and encoder calls share one thread."""
+    import threading
+
+    import torch
+    import uvicorn
+
+    from trftrain.serving import server
+
+    loaded_on, served = [], {}
+
+    def fake_load(specs, **settings):
+        loaded_on.append(threading.current_thread())
+        return []
+
+    class FakeService:
+        def __init__(self, hosted, settings, executor):
+            served["executor"] = executor
+
+        def app(self):
+            return None
+
+    monkeypatch.setattr(server, "load_hosted", fake_load)
+    monkeypatch.setattr(server, "EncoderService", FakeService)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: None)
+    server.run_server(["model"], device=torch.device("cpu"), settings=server.ServeSettings())
+    assert loaded_on[0] is not threading.main_thread()
+    assert served["executor"].submit(threading.current_thread).result() is loaded_on[0]

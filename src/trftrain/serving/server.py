@@ -7,7 +7,7 @@ from typing import List, Optional
 import torch
 
 from ..errors import Errors, TrftrainError
-from .app import EncoderService, ServeSettings
+from .app import EncoderService, ServeSettings, encoder_thread
 from .hosted import HostedEncoder, load_hosted
 
 SERVE_PACKAGES = ("starlette", "uvicorn", "httpx")
@@ -30,8 +30,10 @@ def run_server(specs: List[str], *, host: str = "127.0.0.1", port: int = 8080, d
     settings.check()
     if max_batch_pieces is not None and max_batch_pieces < 1:
         raise TrftrainError(Errors.E404.format(key="--max-batch-pieces", value=max_batch_pieces, problem="must be >= 1"))
-    hosted = load_hosted(specs, device=device, precision_setting=precision_setting, max_batch_pieces=max_batch_pieces)
-    service = EncoderService(hosted, settings)
+    executor = encoder_thread()
+    hosted = executor.submit(load_hosted, specs, device=device, precision_setting=precision_setting,
+                             max_batch_pieces=max_batch_pieces).result()
+    service = EncoderService(hosted, settings, executor)
     announce(hosted, host, port, settings)
     config = uvicorn.Config(service.app(), host=host, port=port, log_level=log_level, access_log=False,
                             timeout_graceful_shutdown=drain_seconds, lifespan="on")
