@@ -1,7 +1,8 @@
 """`trftrain serve` on loopback against the same pipeline run locally (issue 11's measurement).
 
 Per pipeline: local nlp.pipe(batch_size=64) words/s and local one-doc latency; then a `trftrain serve` started here
-(or --url, e.g. a GPU box) and 1, 8 and 32 concurrent clients, each sending one 10-sentence doc at a time through
+(or --url, e.g. a GPU box); one doc at a time through the local and the remote pipeline in turn (the added latency
+with the machine's drift cancelled); and 1, 8 and 32 concurrent clients, each sending one 10-sentence doc at a time through
 trftrain.load_remote: words/s (and its ratio to local), client-side p50/p99 latency, the server's batch fill and
 requests per batch (from /metrics), msgpack body bytes per word both ways, and the share of tokens whose labels
 (tag, POS, morph, head, dep, entity) equal the local pipeline's. Clients are threads spread over a few processes.
@@ -203,7 +204,6 @@ def measure(pipeline: str, data: str, args) -> dict:
                         "one_doc_p50_ms": 1000 * percentile(single, 0.5),
                         "one_doc_p99_ms": 1000 * percentile(single, 0.99)},
               "remote": []}
-    del local
     process = None
     url = args.url
     if url is None:
@@ -211,6 +211,8 @@ def measure(pipeline: str, data: str, args) -> dict:
         extra = ["--max-queue", str(max(256, 4 * max(args.clients)))] + args.server_arg
         process, url = start_server(pipeline, port, args.server_gpu, extra, RESULTS / f"serve-{args.label}.log")
     try:
+        result["paired"] = paired_latency(local, pipeline, url, texts[: args.latency_docs], args.token)
+        del local
         for n in args.clients:
             before = scrape(url, args.token)
             run = run_clients(pipeline, url, texts, n, min(n, args.client_processes), args.token)
@@ -236,6 +238,26 @@ def measure(pipeline: str, data: str, args) -> dict:
     return result
 
 
+def paired_latency(local, pipeline: str, url: str, texts: List[str], token) -> dict:
+    """One doc at a time, local and remote in turn in this process (which goes first alternates), so that the
+    machine's drift over minutes falls on both alike: p50 of each and the median of the per-doc ratio."""
+    import statistics
+
+    import trftrain
+
+    remote = trftrain.load_remote(pipeline, url=url, token=token)
+    remote(texts[0]), local(texts[0])  # warm-up: connections, lazy imports
+    local_times, remote_times = [], []
+    for i, text in enumerate(texts):
+        for nlp, times in ((local, local_times), (remote, remote_times))[:: 1 if i % 2 == 0 else -1]:
+            began = time.perf_counter()
+            nlp(text)
+            times.append(time.perf_counter() - began)
+    return {"docs": len(texts), "local_p50_ms": 1000 * percentile(local_times, 0.5),
+            "remote_p50_ms": 1000 * percentile(remote_times, 0.5),
+            "added_latency": statistics.median(r / l for r, l in zip(remote_times, local_times)) - 1}
+
+
 def table(results: List[dict]) -> str:
     lines = []
     for r in results:
@@ -252,6 +274,10 @@ def table(results: List[dict]) -> str:
                          f"{100 * x['token_label_agreement']:>9.2f}%")
         if "one_client_added_latency" in r:
             lines.append(f"  one client's added latency over local: {100 * r['one_client_added_latency']:+.1f}%")
+        if "paired" in r:
+            p = r["paired"]
+            lines.append(f"  paired, one doc at a time in turn ({p['docs']} docs): local p50 {p['local_p50_ms']:.1f} ms, "
+                         f"remote p50 {p['remote_p50_ms']:.1f} ms, median added latency {100 * p['added_latency']:+.1f}%")
     return "\n".join(lines)
 
 
