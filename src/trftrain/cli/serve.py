@@ -4,7 +4,10 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
+from ..serving.settings import ServeSettings
 from ._util import app, user_errors
+
+DEFAULTS = ServeSettings()
 
 
 @app.command("serve")
@@ -18,10 +21,12 @@ def serve_cli(
         "--max-batch-pieces", help="Padded pieces per encoder call, requests merged. Default: each pipeline's "
                                    "max_padded_pieces.")] = None,
     max_queue_delay_ms: Annotated[float, typer.Option(
-        "--max-queue-delay-ms", help="How long the oldest request waits for others to batch with.")] = 2.0,
-    max_queue: Annotated[int, typer.Option("--max-queue", help="Requests that may wait per encoder; more get 503.")] = 256,
+        "--max-queue-delay-ms",
+        help="How long the oldest request waits for others to batch with.")] = DEFAULTS.max_queue_delay * 1000,
+    max_queue: Annotated[int, typer.Option(
+        "--max-queue", help="Requests that may wait per encoder; more get 503.")] = DEFAULTS.max_queued,
     max_request_pieces: Annotated[int, typer.Option(
-        "--max-request-pieces", help="Pieces one request may carry; more get 413.")] = 65536,
+        "--max-request-pieces", help="Pieces one request may carry; more get 413.")] = DEFAULTS.max_request_pieces,
     precision: Annotated[Optional[str], typer.Option(
         "--precision", help="Encoder arithmetic: auto (bf16 where the hardware has it), bf16, fp16 (CUDA) or off "
                             "(fp32). Default: each pipeline's inference_precision.")] = None,
@@ -40,14 +45,13 @@ def serve_cli(
 
 
 def serve(pipelines: List[str], *, host: str = "127.0.0.1", port: int = 8080, gpu_id: int = -1,
-          max_batch_pieces: Optional[int] = None, max_queue_delay_ms: float = 2.0, max_queue: int = 256,
-          max_request_pieces: int = 65536, precision: Optional[str] = None, token: Optional[str] = None,
-          drain_seconds: float = 30.0) -> None:
+          max_batch_pieces: Optional[int] = None, max_queue_delay_ms: float = DEFAULTS.max_queue_delay * 1000,
+          max_queue: int = DEFAULTS.max_queued, max_request_pieces: int = DEFAULTS.max_request_pieces,
+          precision: Optional[str] = None, token: Optional[str] = None, drain_seconds: float = 30.0) -> None:
     """Serve until interrupted; see `trftrain serve --help` for the settings."""
     from ..errors import Errors, TrftrainError
     from ..precision import SETTINGS
     from ..runtime import select_device
-    from ..serving.app import ServeSettings
     from ..serving.server import run_server
 
     if precision is not None and precision not in SETTINGS:

@@ -6,42 +6,17 @@ import contextlib
 import hmac
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Dict, List, Optional
 
-from ..errors import Errors, TrftrainError
+from ..errors import Errors
 from .batching import DynamicBatcher, Job, QueueFull
 from .hosted import HostedEncoder
 from .metrics import ServerMetrics
+from .settings import ServeSettings
 from .wire import CONTENT_TYPE, ENCODE_PATH, WireError, decode_request, encode_response
 
 # Bytes a request may carry per piece id (4 for the id, 4 for a window length at worst) and for its other fields.
 _BYTES_PER_PIECE, _HEADER_BYTES = 8, 64 * 1024
-
-
-@dataclass
-class ServeSettings:
-    """max_queue_delay (float): seconds the oldest request may wait for others before its batch leaves.
-    max_queued (int): requests that may wait per encoder; more are refused with 503.
-    max_request_pieces (int): pieces one request may carry; more is refused with 413.
-    token (Optional[str]): bearer token every request but a bare /health must carry.
-    retry_after (int): seconds a refused client is told to wait (Retry-After).
-    """
-
-    max_queue_delay: float = 0.002
-    max_queued: int = 256
-    max_request_pieces: int = 65536
-    token: Optional[str] = None
-    retry_after: int = 1
-
-    def check(self) -> None:
-        for key, value, ok, problem in (
-                ("--max-queue-delay-ms", self.max_queue_delay * 1000, self.max_queue_delay >= 0, "must be >= 0"),
-                ("--max-queue", self.max_queued, self.max_queued >= 1, "must be >= 1"),
-                ("--max-request-pieces", self.max_request_pieces, self.max_request_pieces >= 1, "must be >= 1"),
-                ("--token", "(hidden)", self.token is None or len(self.token) >= 8, "use at least 8 characters")):
-            if not ok:
-                raise TrftrainError(Errors.E404.format(key=key, value=value, problem=problem))
 
 
 def encoder_thread() -> ThreadPoolExecutor:

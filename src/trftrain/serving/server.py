@@ -7,7 +7,8 @@ from typing import List, Optional
 import torch
 
 from ..errors import Errors, TrftrainError
-from .app import EncoderService, ServeSettings, encoder_thread
+from .app import EncoderService, encoder_thread
+from .settings import ServeSettings
 from .hosted import HostedEncoder, load_hosted
 
 SERVE_PACKAGES = ("starlette", "uvicorn", "httpx")
