@@ -24,9 +24,9 @@ def encoder_thread() -> ThreadPoolExecutor:
 
     One thread, so that encoder calls never compete for the device and the event loop stays free to take
     requests. The same thread for loading, because each thread that runs torch's parallel operations gets a team
-    of OpenMP threads of its own: with a second team in the process, libgomp's threads outnumber the cores and
-    it puts them to sleep between operations, and on 2 cores a MiniLM call on a 10-sentence doc took 31 ms
-    instead of 18 ms (measured with the loading in the main thread and the calls in a worker).
+    of OpenMP threads of its own, and once two threads of a process had run torch, a MiniLM call on a 10-sentence
+    doc took 31 ms instead of 18 ms on 2 cores, from either thread (measured; likely libgomp making its waiting
+    threads sleep once they outnumber the cores).
     """
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="trftrain-encoder")
 
