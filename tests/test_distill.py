@@ -297,3 +297,53 @@ def test_spacy_student_learns_labels_that_first_appear_late_in_the_stream(setup,
     student = spacy.load(best)
     assert "FW" in student.get_pipe("tagger").labels
     assert student.config["training"]["max_epochs"] == -1  # it still streamed its training data
+
+
+SPACY_TAGGER_ON_THE_SHARED_ENCODER = """
+[paths]
+dev = null
+
+[nlp]
+lang = "en"
+pipeline = ["transformer", "tagger"]
+
+[components.transformer]
+factory = "trftrain_transformer"
+
+[components.transformer.model]
+@architectures = "trftrain.Transformer.v1"
+name = ${paths.teacher_encoder}
+layers = 1
+window = 16
+stride = 12
+inference_precision = "off"
+
+[components.tagger]
+factory = "tagger"
+
+[components.tagger.model]
+@architectures = "spacy.Tagger.v2"
+nO = null
+
+[components.tagger.model.tok2vec]
+@architectures = "trftrain.TransformerListener.v1"
+upstream = "transformer"
+
+[training]
+max_steps = 6
+eval_frequency = 6
+"""
+
+
+def test_trftrain_student_with_a_spacy_component_learns_labels_first_seen_in_a_late_shard(setup, tmp_path):
+    """A spaCy component in a trftrain student collects its labels from the initialization sample; the teacher's
+    JJ tag first appears in the fourth cache shard here (shards of 10 texts)."""
+    raw = tmp_path / "raw.txt"
+    raw.write_text("\n".join([RAW_TEXTS[0]] * 30 + [RAW_TEXTS[1]] * 5) + "\n")
+    config = tmp_path / "student.cfg"
+    config.write_text(SPACY_TAGGER_ON_THE_SHARED_ENCODER)
+    best = distill(str(setup["teacher"]), config, raw, tmp_path / "student", dev=setup["dev"],
+                   options=DistillOptions(max_chars=10_000, shard_docs=10, batch_size=5), stdout=io.StringIO())
+    teacher = spacy.load(setup["teacher"])
+    assert "JJ" in {t.tag_ for t in teacher(RAW_TEXTS[1])} - {t.tag_ for t in teacher(RAW_TEXTS[0])}  # the premise
+    assert "JJ" in spacy.load(best).get_pipe("tagger").labels

@@ -21,11 +21,17 @@ def teacher_examples(cache: TeacherCache, index: int, vocab, *, attach_outputs: 
     kinds = cache.kinds
     examples = []
     for i, reference in enumerate(shard.docs):
-        predicted = Doc(vocab, words=[t.text for t in reference], spaces=[bool(t.whitespace_) for t in reference])
+        example = example_of(reference, vocab)
         if attach_outputs:
-            predicted.user_data[TEACHER_KEY] = shard.doc_outputs(i, kinds)
-        examples.append(Example(predicted, reference))
+            example.predicted.user_data[TEACHER_KEY] = shard.doc_outputs(i, kinds)
+        examples.append(example)
     return examples
+
+
+def example_of(reference: Doc, vocab) -> Example:
+    """The teacher's annotated Doc as an Example whose predicted Doc has the same words, unannotated."""
+    predicted = Doc(vocab, words=[t.text for t in reference], spaces=[bool(t.whitespace_) for t in reference])
+    return Example(predicted, reference)
 
 
 class TeacherStream:

@@ -11,10 +11,13 @@ from ..training.source import TrainingSource
 from .cache import TeacherCache
 from .pairing import Pair
 from .soft_targets import SoftTargetBuilder
-from .stream import MixedStream, TeacherStream, teacher_examples
+from .label_coverage import annotation_values, docs_with_new_values
+from .stream import MixedStream, TeacherStream, example_of, teacher_examples
 
-# Teacher-labelled examples nlp.initialize may read: spaCy components among the student's collect their labels
-# from them (trftrain heads paired with the teacher take the teacher's labels from the config instead).
+# Teacher-labelled examples nlp.initialize may read: the first shards whole (shapes, a sample of everything), plus
+# from the later ones each doc with a label not seen before, since spaCy components among the student's collect
+# their labels from these examples and a spaCy tagger stops at a label it did not collect (KeyError). trftrain
+# heads paired with the teacher take the teacher's labels from the config instead.
 INITIALIZATION_SHARDS = 2
 
 
@@ -41,9 +44,11 @@ class DistillationSource(TrainingSource):
         return self._gold_examples
 
     def initialization_examples(self, nlp) -> List[Example]:
-        sample = [eg for index in range(min(INITIALIZATION_SHARDS, self.cache.n_shards))
-                  for eg in teacher_examples(self.cache, index, nlp.vocab, attach_outputs=False)]
-        return sample + self.gold_examples(nlp)
+        first = range(min(INITIALIZATION_SHARDS, self.cache.n_shards))
+        sample = [eg for index in first for eg in teacher_examples(self.cache, index, nlp.vocab, attach_outputs=False)]
+        seen = {value for eg in sample for value in annotation_values(eg.reference)}
+        rare = docs_with_new_values(self.cache, range(len(first), self.cache.n_shards), nlp.vocab, seen)
+        return sample + [example_of(doc, nlp.vocab) for doc in rare] + self.gold_examples(nlp)
 
     def batch_stream(self, nlp, T: dict) -> MixedStream:
         teacher = TeacherStream(self.cache, nlp.vocab, T["batcher"], seed=T["seed"], max_epochs=T["max_epochs"])
