@@ -22,13 +22,10 @@ RAW_TEXTS = [
     "She likes Paris .",
 ]
 
-TRFTRAIN_STUDENT = """
+# The teacher's encoder cut to one layer, as a trftrain student's shared transformer.
+STUDENT_ENCODER = """
 [paths]
 dev = null
-
-[nlp]
-lang = "en"
-pipeline = ["transformer", "tagger", "parser", "ner", "textcat"]
 
 [components.transformer]
 factory = "trftrain_transformer"
@@ -40,6 +37,12 @@ layers = 1
 window = 16
 stride = 12
 inference_precision = "off"
+"""
+
+TRFTRAIN_STUDENT = STUDENT_ENCODER + """
+[nlp]
+lang = "en"
+pipeline = ["transformer", "tagger", "parser", "ner", "textcat"]
 
 [components.tagger]
 factory = "trftrain_tagger"

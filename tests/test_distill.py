@@ -9,7 +9,8 @@ import shutil
 import numpy as np
 import pytest
 import spacy
-from distillation_setup import RAW_TEXTS, annotate, teacher_docs, teacher_gold, train_teacher, write_student
+from distillation_setup import (RAW_TEXTS, STUDENT_ENCODER, annotate, teacher_docs, teacher_gold, train_teacher,
+                                write_student)
 from pipelines import gold_docs
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
@@ -299,24 +300,10 @@ def test_spacy_student_learns_labels_that_first_appear_late_in_the_stream(setup,
     assert student.config["training"]["max_epochs"] == -1  # it still streamed its training data
 
 
-SPACY_TAGGER_ON_THE_SHARED_ENCODER = """
-[paths]
-dev = null
-
+SPACY_TAGGER_ON_THE_SHARED_ENCODER = STUDENT_ENCODER + """
 [nlp]
 lang = "en"
 pipeline = ["transformer", "tagger"]
-
-[components.transformer]
-factory = "trftrain_transformer"
-
-[components.transformer.model]
-@architectures = "trftrain.Transformer.v1"
-name = ${paths.teacher_encoder}
-layers = 1
-window = 16
-stride = 12
-inference_precision = "off"
 
 [components.tagger]
 factory = "tagger"
