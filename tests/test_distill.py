@@ -9,8 +9,8 @@ import shutil
 import numpy as np
 import pytest
 import spacy
-from distillation_setup import (RAW_TEXTS, STUDENT_ENCODER, annotate, teacher_docs, teacher_gold, train_teacher,
-                                write_student)
+from distillation_setup import (RAW_TEXTS, STUDENT_ENCODER, annotate, annotations, teacher_docs, teacher_gold,
+                                train_teacher, write_student)
 from pipelines import gold_docs
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
@@ -334,3 +334,29 @@ def test_trftrain_student_with_a_spacy_component_learns_labels_first_seen_in_a_l
     teacher = spacy.load(setup["teacher"])
     assert "JJ" in {t.tag_ for t in teacher(RAW_TEXTS[1])} - {t.tag_ for t in teacher(RAW_TEXTS[0])}  # the premise
     assert "JJ" in spacy.load(best).get_pipe("tagger").labels
+
+
+@pytest.mark.slow
+def test_the_teacher_can_run_its_encoder_on_a_server(setup, trftrain_student, tmp_path):
+    """--remote: the teacher's encoder runs on `trftrain serve`, its heads here; the cache it fills equals the one
+    the local teacher filled (the trftrain student's run), label for label and output for output."""
+    from servers import ServerProcess, metric
+
+    server = ServerProcess([str(setup["teacher"])], [], tmp_path / "server.log").wait_until_up()
+    try:
+        distill(str(setup["teacher"]), write_student(tmp_path, "spacy", 1), setup["raw"], tmp_path / "student",
+                dev=setup["dev"], cache=tmp_path / "cache", options=DistillOptions(max_chars=10_000),
+                teacher_remote=[server.url], stdout=io.StringIO())
+        assert metric(server.url, "trftrain_serve_requests_total") > 0
+    finally:
+        server.stop()
+    vocab = spacy.blank("en").vocab
+    local, remote = TeacherCache.load(setup["cache"]), TeacherCache.load(tmp_path / "cache")
+    assert remote.n_docs == local.n_docs == len(RAW_TEXTS)
+    for index in range(local.n_shards):
+        ours, theirs = remote.read_shard(index, vocab), local.read_shard(index, vocab)
+        assert [annotations(d) for d in ours.docs] == [annotations(d) for d in theirs.docs]
+        for i in range(len(ours.docs)):
+            for name, arrays in theirs.doc_outputs(i, local.kinds).items():
+                for key, values in arrays.items():
+                    np.testing.assert_allclose(ours.doc_outputs(i, remote.kinds)[name][key], values, atol=1e-4)

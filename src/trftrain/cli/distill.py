@@ -1,7 +1,7 @@
 """`trftrain distill TEACHER STUDENT_CONFIG --raw RAW --output DIR [--gold CORPUS] [--dev CORPUS] [--cache DIR]
-[--temperature T] [--gold-fraction F] [--hard-labels] [--gpu N] [--section.key value ...]`"""
+[--temperature T] [--gold-fraction F] [--hard-labels] [--gpu N] [--remote URL] [--section.key value ...]`"""
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 from typing_extensions import Annotated
@@ -27,6 +27,7 @@ def distill_cli(
     max_chars: Annotated[int, typer.Option("--max-chars", help="Longer raw texts are skipped and reported.")] = 100_000,
     text_field: Annotated[str, typer.Option("--text-field", help="Field of a .jsonl line that holds the text.")] = "text",
     gpu: Annotated[int, typer.Option("--gpu", "-g", help="CUDA device id for the teacher and a trftrain student; -1 for CPU.")] = -1,
+    remote: Annotated[Optional[List[str]], typer.Option("--remote", help="URL of a `trftrain serve` server that runs the teacher's encoder (repeat for several); its heads run here.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue a trftrain student's run in --output from its checkpoint.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the student run already in --output (the cache is kept).")] = False,
     code: Annotated[Optional[Path], typer.Option("--code", "-c", help="Python file that registers your own architectures.")] = None,
@@ -45,7 +46,8 @@ def distill_cli(
                                  text_field=text_field)
         try:
             best = distill(teacher, student_config, raw, output, gold=gold, dev=dev, cache=cache, options=options,
-                           overrides=parse_overrides(ctx.args), gpu_id=gpu, resume=resume, overwrite=overwrite)
+                           overrides=parse_overrides(ctx.args), gpu_id=gpu, resume=resume, overwrite=overwrite,
+                           teacher_remote=remote or ())
         except TrainingStopped as stopped:
             typer.echo(stopped.message, err=True)
             raise typer.Exit(stopped.exit_code)

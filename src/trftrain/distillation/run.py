@@ -4,7 +4,7 @@ a spaCy pipeline), gold examples mixed in when given."""
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 from ..errors import Errors, TrftrainError
 from .annotate import fill_cache
@@ -73,9 +73,10 @@ def teacher_folder(teacher: str) -> Path:
 def distill(teacher: str, student_config: Path, raw: Path, output: Path, *, gold: Optional[Path] = None,
             dev: Optional[Path] = None, cache: Optional[Path] = None, options: DistillOptions = DistillOptions(),
             overrides: Optional[dict] = None, gpu_id: int = -1, resume: bool = False, overwrite: bool = False,
-            stdout=None, stderr=None) -> Optional[Path]:
+            teacher_remote: Sequence[str] = (), stdout=None, stderr=None) -> Optional[Path]:
     """Train the student STUDENT_CONFIG describes on TEACHER's annotation of RAW; returns the student's model-best
-    (model-last without an evaluation), in OUTPUT."""
+    (model-last without an evaluation), in OUTPUT. teacher_remote: URLs of `trftrain serve` servers that serve the
+    teacher's encoder (its heads then run here); empty runs the whole teacher here."""
     from ..runtime import select_device
     from ..training.output import OutputFolder
 
@@ -101,7 +102,8 @@ def distill(teacher: str, student_config: Path, raw: Path, output: Path, *, gold
         teacher_cache = TeacherCache.open(cache_dir, identity)  # checks that it is this teacher's; writes nothing
         components, teacher_factories = teacher_cache.components, teacher_cache.meta["teacher"]["factories"]
     else:
-        teacher_model = Teacher(load_teacher_pipeline(teacher, select_device(gpu_id)), top_k=options.top_k)
+        teacher_model = Teacher(load_teacher_pipeline(teacher, select_device(gpu_id), teacher_remote),
+                                top_k=options.top_k)
         components, teacher_factories = teacher_model.components, teacher_model.factories
     # Refused before anything is written: a student that cannot learn from this teacher.
     student_factories = pipeline_factories(config)

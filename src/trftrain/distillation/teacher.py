@@ -15,14 +15,19 @@ from .pairing import TASKS, pipeline_factories
 from .teacher_outputs import Arrays, head_outputs, output_kind
 
 
-def load_teacher_pipeline(name: str, device: torch.device):
-    """The teacher pipeline (folder or installed package) on `device`."""
+def load_teacher_pipeline(name: str, device: torch.device, remote: Sequence[str] = ()):
+    """The teacher pipeline (folder or installed package) on `device`; with `remote` (URLs of `trftrain serve`
+    servers that serve its encoder), its encoder runs there and its heads here, on the CPU."""
     import spacy
 
     from .. import to_device
 
     if Path(name).exists() and not (Path(name) / "config.cfg").exists():
         raise TrftrainError(Errors.E508.format(path=name, problem="the folder has no config.cfg"))
+    if remote:
+        from ..serving.load_remote import load_remote
+
+        return load_remote(name, urls=list(remote))
     try:
         nlp = spacy.load(name)
     except OSError as err:
