@@ -255,7 +255,7 @@ def paired_latency(local, pipeline: str, url: str, texts: List[str], token) -> d
             times.append(time.perf_counter() - began)
     return {"docs": len(texts), "local_p50_ms": 1000 * percentile(local_times, 0.5),
             "remote_p50_ms": 1000 * percentile(remote_times, 0.5),
-            "added_latency": statistics.median(r / l for r, l in zip(remote_times, local_times)) - 1}
+            "added_latency": statistics.median(remote / here for remote, here in zip(remote_times, local_times)) - 1}
 
 
 def table(results: List[dict]) -> str:

@@ -9,8 +9,16 @@ import shutil
 import numpy as np
 import pytest
 import spacy
-from distillation_setup import (RAW_TEXTS, STUDENT_ENCODER, annotate, annotations, teacher_docs, teacher_gold,
-                                train_teacher, write_student)
+from distillation_setup import (
+    RAW_TEXTS,
+    STUDENT_ENCODER,
+    annotate,
+    annotations,
+    teacher_docs,
+    teacher_gold,
+    train_teacher,
+    write_student,
+)
 from pipelines import gold_docs
 from spacy.tokens import DocBin
 from typer.testing import CliRunner

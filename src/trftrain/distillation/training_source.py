@@ -9,9 +9,9 @@ from ..errors import Errors, TrftrainError
 from ..training.batches import BatchStream
 from ..training.source import TrainingSource
 from .cache import TeacherCache
+from .label_coverage import annotation_values, docs_with_new_values
 from .pairing import Pair
 from .soft_targets import SoftTargetBuilder
-from .label_coverage import annotation_values, docs_with_new_values
 from .stream import MixedStream, TeacherStream, example_of, teacher_examples
 
 # Teacher-labelled examples nlp.initialize may read: the first shards whole (shapes, a sample of everything), plus

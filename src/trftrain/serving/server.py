@@ -8,8 +8,8 @@ import torch
 
 from ..errors import Errors, TrftrainError
 from .app import EncoderService, encoder_thread
-from .settings import ServeSettings
 from .hosted import HostedEncoder, load_hosted
+from .settings import ServeSettings
 
 SERVE_PACKAGES = ("starlette", "uvicorn", "httpx")
 
