@@ -24,9 +24,6 @@ RAW_TEXTS = [
 
 # The teacher's encoder cut to one layer, as a trftrain student's shared transformer.
 STUDENT_ENCODER = """
-[paths]
-dev = null
-
 [components.transformer]
 factory = "trftrain_transformer"
 
@@ -39,11 +36,16 @@ stride = 12
 inference_precision = "off"
 """
 
-TRFTRAIN_STUDENT = STUDENT_ENCODER + """
+# The text as it was before STUDENT_ENCODER was split out: with the transformer's sections first instead, the
+# student ended near a tie on one relation and test_trftrain_student_reproduces_the_teacher failed in 3 of 8 runs.
+TRFTRAIN_STUDENT = """
+[paths]
+dev = null
+
 [nlp]
 lang = "en"
 pipeline = ["transformer", "tagger", "parser", "ner", "textcat"]
-
+""" + STUDENT_ENCODER + """
 [components.tagger]
 factory = "trftrain_tagger"
 pos_from_tags = true

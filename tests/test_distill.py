@@ -308,11 +308,14 @@ def test_spacy_student_learns_labels_that_first_appear_late_in_the_stream(setup,
     assert student.config["training"]["max_epochs"] == -1  # it still streamed its training data
 
 
-SPACY_TAGGER_ON_THE_SHARED_ENCODER = STUDENT_ENCODER + """
+SPACY_TAGGER_ON_THE_SHARED_ENCODER = """
+[paths]
+dev = null
+
 [nlp]
 lang = "en"
 pipeline = ["transformer", "tagger"]
-
+""" + STUDENT_ENCODER + """
 [components.tagger]
 factory = "tagger"
 
