@@ -2,8 +2,8 @@
 
 Per pipeline: local nlp.pipe(batch_size=64) words/s and local one-doc latency; then a `trftrain serve` started here
 (or --url, e.g. a GPU box); one doc at a time through the local and the remote pipeline in turn (the added latency
-with the machine's drift cancelled); and 1, 8 and 32 concurrent clients, each sending one 10-sentence doc at a time through
-trftrain.load_remote: words/s (and its ratio to local), client-side p50/p99 latency, the server's batch fill and
+with the machine's drift cancelled); and 1, 8 and 32 concurrent clients, each sending one 10-sentence doc at a
+time through trftrain.load_remote: words/s (and its ratio to local), client-side p50/p99 latency, the server's batch fill and
 requests per batch (from /metrics), msgpack body bytes per word both ways, and the share of tokens whose labels
 (tag, POS, morph, head, dep, entity) equal the local pipeline's. Clients are threads spread over a few processes.
 
@@ -246,7 +246,8 @@ def paired_latency(local, pipeline: str, url: str, texts: List[str], token) -> d
     import trftrain
 
     remote = trftrain.load_remote(pipeline, url=url, token=token)
-    remote(texts[0]), local(texts[0])  # warm-up: connections, lazy imports
+    for nlp in (remote, local):  # warm-up: connections, lazy imports
+        nlp(texts[0])
     local_times, remote_times = [], []
     for i, text in enumerate(texts):
         for nlp, times in ((local, local_times), (remote, remote_times))[:: 1 if i % 2 == 0 else -1]:

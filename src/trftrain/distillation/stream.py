@@ -15,15 +15,14 @@ from .cache import TeacherCache
 from .soft_targets import TEACHER_KEY
 
 
-def teacher_examples(cache: TeacherCache, index: int, vocab, *, attach_outputs: bool = True) -> List[Example]:
+def teacher_examples(cache: TeacherCache, index: int, vocab) -> List[Example]:
     """Shard `index` as Examples: the teacher's annotation as reference, its outputs on the predicted Doc."""
     shard = cache.read_shard(index, vocab)
     kinds = cache.kinds
     examples = []
     for i, reference in enumerate(shard.docs):
         example = example_of(reference, vocab)
-        if attach_outputs:
-            example.predicted.user_data[TEACHER_KEY] = shard.doc_outputs(i, kinds)
+        example.predicted.user_data[TEACHER_KEY] = shard.doc_outputs(i, kinds)
         examples.append(example)
     return examples
 

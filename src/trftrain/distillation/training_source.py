@@ -9,10 +9,10 @@ from ..errors import Errors, TrftrainError
 from ..training.batches import BatchStream
 from ..training.source import TrainingSource
 from .cache import TeacherCache
-from .label_coverage import annotation_values, docs_with_new_values
+from .label_coverage import label_sample
 from .pairing import Pair
 from .soft_targets import SoftTargetBuilder
-from .stream import MixedStream, TeacherStream, example_of, teacher_examples
+from .stream import MixedStream, TeacherStream, example_of
 
 # Teacher-labelled examples nlp.initialize may read: the first shards whole (shapes, a sample of everything), plus
 # from the later ones each doc with a label not seen before, since spaCy components among the student's collect
@@ -44,11 +44,8 @@ class DistillationSource(TrainingSource):
         return self._gold_examples
 
     def initialization_examples(self, nlp) -> List[Example]:
-        first = range(min(INITIALIZATION_SHARDS, self.cache.n_shards))
-        sample = [eg for index in first for eg in teacher_examples(self.cache, index, nlp.vocab, attach_outputs=False)]
-        seen = {value for eg in sample for value in annotation_values(eg.reference)}
-        rare = docs_with_new_values(self.cache, range(len(first), self.cache.n_shards), nlp.vocab, seen)
-        return sample + [example_of(doc, nlp.vocab) for doc in rare] + self.gold_examples(nlp)
+        sample = label_sample(self.cache, nlp.vocab, INITIALIZATION_SHARDS)
+        return [example_of(doc, nlp.vocab) for doc in sample] + self.gold_examples(nlp)
 
     def batch_stream(self, nlp, T: dict) -> MixedStream:
         teacher = TeacherStream(self.cache, nlp.vocab, T["batcher"], seed=T["seed"], max_epochs=T["max_epochs"])
