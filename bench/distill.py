@@ -8,7 +8,8 @@ or distilled from the teacher through raw text (plus the same gold), same machin
 Per task (tagger_parser on UD EWT, ner on CoNLL-2003, textcat on SST-2): the teacher (bench/configs/<task>.cfg,
 trained --teacher-steps on gold unless given); students from bench/configs/distill/: `cnn` (spaCy's CNN
 pipeline, spaCy's loop) and `small` (trftrain on MiniLM cut to --student-layers layers; the distilled one starts
-from the teacher's encoder, the gold-only one from the pretrained MiniLM). Raw text: the training texts of all
+from the teacher's encoder, the gold-only one from the pretrained MiniLM; `--student-layers 2,1` adds `small1`, a
+pair of 1-layer students, beside the 2-layer `small`). Raw text: the training texts of all
 four shared corpora (EWT, CoNLL, SST-2, GoEmotions), labels removed, one text per line, interleaved. Scores:
 bench/accuracy.py on dev (and test in full mode), agreement with the teacher (trftrain evaluate --teacher),
 words/s with nlp.pipe (bench/pipe_speed.py, batch 64, rounds alternating teacher and students). The few-label
@@ -36,7 +37,16 @@ CONFIGS = BENCH / "configs" / "distill"
 TASKS = {"tagger_parser": ("ewt", ["dep_las", "tag_acc"]), "ner": ("conll", ["ents_f"]),
          "textcat": ("sst2", ["cats_accuracy"])}
 RAW_CORPORA = ["ewt-train", "conll-train", "sst2-train", "goemotions-train"]
-KINDS = ("cnn", "small")
+
+
+def student_kinds(layers) -> dict:
+    """kind -> encoder layers (None for the CNN): `small` has the first of --student-layers, `small<L>` the others
+    (e.g. small1), so that folders of earlier runs keep their names."""
+    layers = [layers] if isinstance(layers, int) else layers  # records written before several were possible
+    kinds = {"cnn": None}
+    for position, count in enumerate(layers):
+        kinds["small" if position == 0 else f"small{count}"] = count
+    return kinds
 MODES = {  # steps and sizes per mode
     "quick": {"teacher_steps": 240, "cnn_steps": 800, "small_steps": 400, "raw_per_corpus": 2500,
               "train": {"ewt": "ewt-train-2k", "conll": "conll-train", "sst2": "sst2-train"}, "rounds": 2,
@@ -100,13 +110,14 @@ def train_teacher(task: str, train: Path, dev: Path, steps: int, out: Path, log:
 
 def train_student(kind: str, task: str, teacher, train: Path, dev: Path, steps: int, out: Path, args, log: Path):
     """A student trained on gold alone (teacher None) or distilled from the teacher through the raw text."""
-    config = CONFIGS / f"{kind}-{task}.cfg"
-    if kind == "cnn":
+    layers = student_kinds(args.student_layers)[kind]
+    config = CONFIGS / f"{'cnn' if layers is None else 'small'}-{task}.cfg"
+    if layers is None:
         overrides = ["--training.max_steps", steps, "--training.eval_frequency", max(1, steps // 4)]
     else:
-        overrides = schedule(steps) + ["--components.transformer.model.layers", args.student_layers]
+        overrides = schedule(steps) + ["--components.transformer.model.layers", layers]
     if teacher is None:
-        command = ([TRF_PYTHON, "-m", "spacy", "train", config] if kind == "cnn"
+        command = ([TRF_PYTHON, "-m", "spacy", "train", config] if layers is None
                    else [TRFTRAIN, "train", config, "--overwrite"])
         command += ["--output", out, "--paths.train", train, "--paths.dev", dev, *overrides]
     else:
@@ -151,8 +162,8 @@ def bench_task(task: str, mode: dict, args, work: Path, log: Path, *, few_label:
         print(f"[{work.name}] teacher: {mode['teacher_steps']} steps on {result['train']}", flush=True)
         result["teacher_training"] = train_teacher(task, train, dev, mode["teacher_steps"], teacher.parent, log)
     models = {"teacher": teacher}
-    for kind in KINDS:
-        steps = mode[f"{kind}_steps"]
+    for kind, layers in student_kinds(args.student_layers).items():
+        steps = mode["cnn_steps" if layers is None else "small_steps"]
         for variant, source in (("gold", None), ("distilled", teacher)):
             out = work / f"{kind}-{variant}"
             if not (out / "model-best").exists():
@@ -181,11 +192,12 @@ def table(record: dict) -> str:
     """Dev scores, words/s and agreement per task and model, then the issue's targets per student kind."""
     lines = ["| task | model | dev | vs teacher | vs gold-only | words/s | x teacher | agreement |",
              "|---|---|---|---|---|---|---|---|"]
-    met = {kind: {"speed_and_loss": [], "beats_gold": []} for kind in KINDS}
+    kinds = list(student_kinds(record["student_layers"]))
+    met = {kind: {"speed_and_loss": [], "beats_gold": []} for kind in kinds}
     for key, result in record["results"].items():
         metric = TASKS[key.replace("few-", "")][1][0]
         teacher, teacher_wps = dev_score(result, "teacher", metric), result["teacher"].get("speed", {}).get("wps")
-        for name in ["teacher"] + [f"{k}-{v}" for k in KINDS for v in ("gold", "distilled")]:
+        for name in ["teacher"] + [f"{k}-{v}" for k in kinds for v in ("gold", "distilled")]:
             value = dev_score(result, name, metric)
             versus_gold = value - dev_score(result, name.replace("distilled", "gold"), metric)
             wps = result[name].get("speed", {}).get("wps")
@@ -218,7 +230,8 @@ def main() -> None:
     parser.add_argument("--small-steps", type=int, help="steps of the small trftrain students (mode default)")
     parser.add_argument("--raw-per-corpus", type=int, help="raw texts per corpus, 0 for all (mode default)")
     parser.add_argument("--few-label-tasks", help="tasks of the few-label case, comma-separated ('' for none)")
-    parser.add_argument("--student-layers", type=int, default=2, help="encoder layers of the small students")
+    parser.add_argument("--student-layers", default="2",
+                        help="encoder layers of the small students; several (2,1) train one pair of students each")
     parser.add_argument("--temperature", type=float, default=2.0)
     parser.add_argument("--gold-fraction", type=float, default=0.25)
     parser.add_argument("--dev-limit", type=int, default=0, help="score on the first N dev/test docs (0: all)")
@@ -232,6 +245,7 @@ def main() -> None:
             mode[key] = getattr(args, key)
     if args.few_label_tasks is not None:
         mode["few_label_tasks"] = [t for t in args.few_label_tasks.split(",") if t]
+    args.student_layers = [int(n) for n in str(args.student_layers).split(",") if n]
     args.teachers = dict(item.split("=", 1) for item in args.teachers.split(",") if item)
     work = BENCH / "work" / f"distill-{mode_name}"
     if not args.reuse:
