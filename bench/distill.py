@@ -47,6 +47,8 @@ def student_kinds(layers) -> dict:
     for position, count in enumerate(layers):
         kinds["small" if position == 0 else f"small{count}"] = count
     return kinds
+
+
 MODES = {  # steps and sizes per mode
     "quick": {"teacher_steps": 240, "cnn_steps": 800, "small_steps": 400, "raw_per_corpus": 2500,
               "train": {"ewt": "ewt-train-2k", "conll": "conll-train", "sst2": "sst2-train"}, "rounds": 2,
