@@ -73,9 +73,26 @@ def test_a_forest_tree_starts_a_sentence_only_where_the_start_classifier_allows_
     none, at_two = np.zeros(4, bool), np.array([False, False, True, False])
     for likely, possible, expected in ((none, at_two, [0, 0, 2, 2]), (none, none, [0, 0, 0, 2]),
                                        (at_two, none, [0, 0, 2, 2])):
-        heads = np.full(4, -1)
-        DependencyParser._decode_block(scores, heads, 0, likely, possible)
-        assert heads.tolist() == expected
+        assert DependencyParser._decode_words(scores, likely, possible).tolist() == expected
+
+
+def test_whitespace_tokens_hang_from_the_word_before_them_and_never_start_a_sentence():
+    """Tokens 0, 2 and 5 are whitespace (before the first word, between words 1 and 3, after the last). Even where
+    the scores make token 2 every token's best head and a root, and the classifier calls every token a start,
+    whitespace hangs from the word before it (the one after, at the block's start) and the words 1, 3 and 4 are
+    parsed without it."""
+    is_space = np.array([True, False, True, False, False, True])
+    scores = np.full((6, 6), -10.0)
+    scores[:, 2] = 0.0  # every token's best head is the whitespace token 2, itself a root
+    scores[1, 1] = scores[3, 1] = scores[4, 3] = -1.0  # among the words: 1 is the root, 3 -> 1, 4 -> 3
+    everywhere = np.ones(6, bool)
+    heads = DependencyParser._decode_block(scores, np.zeros(6, bool), everywhere, is_space)
+    assert heads.tolist() == [1, 1, 1, 1, 3, 4]
+    # With a sentence start at every token, each word is its own sentence, and each whitespace token still
+    # belongs to a word's sentence rather than making one of its own.
+    heads = DependencyParser._decode_block(scores, everywhere, everywhere, is_space)
+    assert heads.tolist() == [1, 1, 1, 3, 4, 4]
+    assert DependencyParser._decode_block(scores[:1, :1], everywhere[:1], everywhere[:1], is_space[:1]).tolist() == [0]
 
 
 def _valid(path, allowed, first, last) -> bool:

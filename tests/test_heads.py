@@ -156,3 +156,28 @@ def test_sentence_loss_weight_must_not_be_negative(tmp_path, tiny_encoder):
                                              'factory = "trftrain_parser"\nsentence_loss_weight = -1\n'))
     with pytest.raises(TrftrainError, match="components.parser.sentence_loss_weight"):
         overfit(path, steps=0)
+
+
+@pytest.mark.parametrize("heads", [["tagger", "parser", "ner"], ["morphologizer", "senter"]])
+def test_whitespace_tokens_follow_spacys_conventions(tmp_path, tiny_encoder, heads):
+    """No training doc has whitespace tokens, so a barely trained model's guesses there are noise; what the
+    heads set on them instead: tag _SP, POS SPACE, no entity, dep "dep" under the word before (the first word at
+    the doc's start), and no sentence of whitespace alone."""
+    nlp, _ = overfit(write_config(tmp_path, tiny_encoder, heads), steps=3)
+    texts = ["  Anna lives in Berlin .\n\nShe likes it .\n", "Apple\nbuys a startup \n Paris !", "\n\n", "x"]
+    for doc in list(nlp.pipe(texts)) + [nlp(text) for text in texts]:
+        spaces = [t for t in doc if t.is_space]
+        assert spaces or doc.text in ("x",)
+        for token in spaces:
+            assert token.i == 0 or not token.is_sent_start, (doc.text, annotations(doc))
+            if "tagger" in heads:
+                assert (token.tag_, token.pos_, token.ent_iob_) == ("_SP", "SPACE", "O")
+            if "morphologizer" in heads:
+                assert (token.pos_, str(token.morph)) == ("SPACE", "")
+            if "parser" in heads:
+                words_before = [t.i for t in doc[: token.i] if not t.is_space]
+                words_after = [t.i for t in doc[token.i :] if not t.is_space]
+                expected = words_before[-1] if words_before else words_after[0] if words_after else 0
+                assert (token.head.i, token.dep_) == (expected, "dep"), (doc.text, annotations(doc))
+        if any(not t.is_space for t in doc):
+            assert all(any(not t.is_space for t in sent) for sent in doc.sents), [s.text for s in doc.sents]

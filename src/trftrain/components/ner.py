@@ -8,6 +8,7 @@ from spacy.training import biluo_tags_to_spans
 
 from ..decoding.biluo import OUTSIDE, biluo_labels, transition_masks, viterbi
 from .token_labels import TokenLabeller
+from .whitespace import space_mask
 
 
 class EntityRecognizer(TokenLabeller):
@@ -26,6 +27,11 @@ class EntityRecognizer(TokenLabeller):
             return [[] for _ in docs]
         # The search runs on the host in numpy (decoding/biluo.py says why).
         log_probs = torch.log_softmax(scores.float(), dim=-1).cpu().numpy()
+        is_space = np.concatenate([space_mask(doc) for doc in docs])
+        if is_space.any():  # whitespace is never part of an entity (whitespace.py)
+            outside = self.label_list.index(OUTSIDE)
+            log_probs[is_space] = -np.inf
+            log_probs[is_space, outside] = 0.0
         masks = getattr(self, "_masks", None)
         if masks is None or masks[0].shape[0] != len(self.label_list):
             masks = self._masks = transition_masks(self.label_list)

@@ -23,6 +23,7 @@ from .head import Head, LossTerm
 from .parser_soft_targets import SoftParserTargets, soft_parser_loss
 from .token_labels import gold_sentence_starts
 from .torch_pipe import labels_in_order
+from .whitespace import SPACE_DEP, nearest_words, space_mask
 
 IGNORE = -100
 
@@ -238,10 +239,12 @@ class DependencyParser(Head):
         start_scores = scores.starts.cpu().numpy()
         likely_starts = start_scores > _logit(self.sentence_threshold)
         possible_starts = start_scores > _logit(self.tree_start_threshold)
+        is_space = np.concatenate([space_mask(doc) for doc in docs])
         heads = np.zeros(total, dtype=np.int64)
         for block_scores, first, n in zip(scores.arc_log_probs, scores.block_first, scores.block_len):
-            self._decode_block(block_scores, heads, first, likely_starts[first : first + n],
-                               possible_starts[first : first + n])
+            span = slice(first, first + n)
+            heads[span] = first + self._decode_block(block_scores, likely_starts[span], possible_starts[span],
+                                                     is_space[span])
         device = vectors.data.device
         index = torch.as_tensor(heads, device=device)
         with precision.autocast(device, precision.autocast_dtype(self.inference_precision, device)):
@@ -249,12 +252,27 @@ class DependencyParser(Head):
         doc_starts = np.cumsum([0] + list(vectors.lengths[:-1]))
         return [(heads[a : a + n] - a, labels[a : a + n]) for a, n in zip(doc_starts, vectors.lengths)]
 
+    @classmethod
+    def _decode_block(cls, block_scores: np.ndarray, likely_starts: np.ndarray, possible_starts: np.ndarray,
+                      is_space: np.ndarray) -> np.ndarray:
+        """The block's heads (positions in the block). Its words are decoded together; each whitespace token
+        hangs from the nearest word (see whitespace.py) and so can neither start a sentence nor govern a word."""
+        words = np.flatnonzero(~is_space)
+        if len(words) == len(is_space):
+            return cls._decode_words(block_scores, likely_starts, possible_starts)
+        if not len(words):  # whitespace only: one sentence rooted at its first token
+            return np.zeros(len(is_space), dtype=np.int64)
+        heads = nearest_words(is_space)
+        heads[words] = words[cls._decode_words(block_scores[np.ix_(words, words)], likely_starts[words],
+                                               possible_starts[words])]
+        return heads
+
     @staticmethod
-    def _decode_block(block_scores: np.ndarray, heads: np.ndarray, first: int, likely_starts: np.ndarray,
-                      possible_starts: np.ndarray) -> None:
-        """Write the block's heads (doc-batch positions) into `heads`: one tree per sentence, where sentences
-        start at likely sentence starts and at those of the forest's tree starts that are possible ones."""
+    def _decode_words(block_scores: np.ndarray, likely_starts: np.ndarray, possible_starts: np.ndarray) -> np.ndarray:
+        """Heads (positions among these tokens): one tree per sentence, where sentences start at likely sentence
+        starts and at those of the forest's tree starts that are possible ones."""
         n = len(block_scores)
+        heads = np.zeros(n, dtype=np.int64)
         forest = decode_forest(block_scores)
         tree_starts = {start for start, _ in contiguous_segments(forest) if possible_starts[start]}
         starts = tree_starts | set(np.flatnonzero(likely_starts))
@@ -262,14 +280,18 @@ class DependencyParser(Head):
         for start, end in zip(bounds, bounds[1:]):
             segment = forest[start:end]
             tree = segment - start if _is_single_tree(segment, start) else decode_tree(block_scores[start:end, start:end])
-            heads[first + start : first + end] = tree + first + start
+            heads[start:end] = tree + start
+        return heads
 
     def set_annotations(self, docs, parses) -> None:
         label_hashes = np.array([self.vocab.strings.add(label) for label in self.label_list], dtype=np.uint64)
+        space_dep = self.vocab.strings.add(SPACE_DEP)
         for doc, (heads, labels) in zip(docs, parses):
             if len(doc):
                 relative = (heads - np.arange(len(doc))).astype(np.int64)
-                doc.from_array(["HEAD", "DEP"], np.stack([relative.astype(np.uint64), label_hashes[labels]], axis=1))
+                deps = label_hashes[labels]
+                deps[space_mask(doc)] = space_dep
+                doc.from_array(["HEAD", "DEP"], np.stack([relative.astype(np.uint64), deps], axis=1))
 
     def settings(self) -> dict:
         return {**super().settings(), "max_block": self.max_block, "sentence_threshold": self.sentence_threshold,

@@ -16,6 +16,7 @@ from ..encoder.token_vectors import TokenVectors
 from .head import Head, LossTerm
 from .soft_targets import SoftTokenTargets, token_distillation_loss
 from .torch_pipe import labels_in_order
+from .whitespace import SPACE_POS, SPACE_TAG, space_mask
 
 IGNORE = -100
 POS_FIELD = "POS="
@@ -102,13 +103,18 @@ class Tagger(TokenLabeller):
         strings = self.vocab.strings
         tag_hashes = np.array([strings.add(label.split("\t")[0]) for label in self.label_list], dtype=np.uint64)
         pos_ids = np.array([POS_IDS.get(label.split("\t")[-1], 0) for label in self.label_list], dtype=np.uint64)
+        space_tag, space_pos = strings.add(SPACE_TAG), POS_IDS[SPACE_POS]
         for doc, ids in zip(docs, label_ids):
             if not len(doc):
                 continue
+            tags, is_space = tag_hashes[ids], space_mask(doc)
+            tags[is_space] = space_tag
             if self.pos_from_tags:
-                doc.from_array(["TAG", "POS"], np.stack([tag_hashes[ids], pos_ids[ids]], axis=1))
+                pos = pos_ids[ids]
+                pos[is_space] = space_pos
+                doc.from_array(["TAG", "POS"], np.stack([tags, pos], axis=1))
             else:
-                doc.from_array(["TAG"], tag_hashes[ids][:, None])
+                doc.from_array(["TAG"], tags[:, None])
 
     def score(self, examples, **kwargs):
         scores = tagger_score(examples, **kwargs)
@@ -141,9 +147,12 @@ class Morphologizer(TokenLabeller):
             morph_of_label.append(self.vocab.morphology.add("|".join(f for f in fields if not f.startswith(POS_FIELD))))
         pos_of_label = np.array(pos_of_label, dtype=np.uint64)
         morph_of_label = np.array(morph_of_label, dtype=np.uint64)
+        no_morph = self.vocab.morphology.add("")
         for doc, ids in zip(docs, label_ids):
             if len(doc):
-                doc.from_array(["POS", "MORPH"], np.stack([pos_of_label[ids], morph_of_label[ids]], axis=1))
+                pos, morph, is_space = pos_of_label[ids], morph_of_label[ids], space_mask(doc)
+                pos[is_space], morph[is_space] = POS_IDS[SPACE_POS], no_morph
+                doc.from_array(["POS", "MORPH"], np.stack([pos, morph], axis=1))
 
     def score(self, examples, **kwargs):
         return morphologizer_score(examples, **kwargs)
@@ -163,6 +172,10 @@ class SentenceSplitter(TokenLabeller):
         for doc, ids in zip(docs, label_ids):
             if len(doc):
                 values = np.where(ids == start, 1, -1).astype(np.int64)
+                # Whitespace belongs to the sentence before it, or at a doc's start to the first word's.
+                is_space = space_mask(doc)
+                values[is_space] = -1
+                values[np.argmax(~is_space)] = -1  # the first word (token 0 when there is no leading whitespace)
                 values[0] = 1
                 doc.from_array(["SENT_START"], values.astype(np.uint64)[:, None])
 
