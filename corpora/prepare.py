@@ -70,6 +70,23 @@ def convert_corpus(name: str, raw: Path, out: Path) -> None:
         docs = list(DocBin().from_disk(out / "ewt-train.spacy").get_docs(Vocab()))[:200]
         DocBin(docs=docs).to_disk(out / "ewt-train-2k.spacy")
         print("  ewt-train-2k.spacy: 200 docs (first 2,000 sentences)")
+        # The same sentences with the treebank's paragraph breaks as blank lines, as its raw text has them.
+        for source_file, output_file in CONVERSIONS[name]:
+            paragraphs_file = with_paragraphs(output_file)
+            count = convert(raw / source_file, out / paragraphs_file, "conllu", paragraphs=True)
+            print(f"  {paragraphs_file}: {count} docs")
+
+
+def with_paragraphs(output_file: str) -> str:
+    return output_file.replace(".spacy", "-paragraphs.spacy")
+
+
+def outputs(name: str) -> list:
+    """Every file convert_corpus writes for the corpus: all there means it is converted."""
+    files = [target for _, target in CONVERSIONS[name]]
+    if name == "ud-en-ewt":
+        files += ["ewt-train-2k.spacy"] + [with_paragraphs(target) for target in files]
+    return files
 
 
 def main() -> None:
@@ -82,7 +99,7 @@ def main() -> None:
     out = HERE / "converted"
     out.mkdir(exist_ok=True)
     for name in names:
-        if all((out / target).exists() for _, target in CONVERSIONS[name]):
+        if all((out / target).exists() for target in outputs(name)):
             print(f"{name}: already converted")
             continue
         print(f"{name}:")

@@ -26,6 +26,26 @@ def test_conllu_with_multiword_tokens(tmp_path):
     assert doc[0].head.i == 1 and doc[1].dep_ == "root" and [s.start for s in doc.sents] == [0, 4]
 
 
+def test_conllu_paragraphs_become_blank_lines_between_sentences(tmp_path):
+    """--paragraphs: a blank-line token before each sentence that opens a paragraph inside a doc, annotated as
+    spaCy annotates whitespace, and the sentences and trees of the words unchanged."""
+    sample = (SAMPLE / "sample.conllu").read_text()
+    first, second = sample.split("# text = I can't swim.")
+    (tmp_path / "p.conllu").write_text("# newpar\n" + first + "# newpar\n# text = I can't swim." + second + first)
+    convert(tmp_path / "p.conllu", tmp_path / "flat.spacy", "conllu")
+    convert(tmp_path / "p.conllu", tmp_path / "par.spacy", "conllu", paragraphs=True)
+    (flat,), (doc,) = read(tmp_path / "flat.spacy"), read(tmp_path / "par.spacy")
+    assert flat.text == "Mia reads books. I can't swim. Mia reads books."
+    assert doc.text == "Mia reads books.\n\nI can't swim. Mia reads books."  # the third opens no paragraph
+    (space,) = [t for t in doc if t.text.isspace()]
+    assert (space.i, space.tag_, space.pos_, space.dep_, space.head.i) == (4, "_SP", "SPACE", "dep", 3)
+    assert [s.start for s in doc.sents] == [0, 5, 10]
+    words = [t for t in doc if not t.text.isspace()]
+    assert [(t.text, t.tag_, t.dep_, t.head.text) for t in words] == [(t.text, t.tag_, t.dep_, t.head.text) for t in flat]
+    with pytest.raises(TrftrainError, match="--paragraphs"):
+        convert(SAMPLE / "sample.conll", tmp_path / "ner.spacy", "conll-ner", paragraphs=True)
+
+
 def test_conll_ner_iob1_and_documents(tmp_path):
     assert convert(SAMPLE / "sample.conll", tmp_path / "ner.spacy", "conll-ner") == 2
     first, second = read(tmp_path / "ner.spacy")

@@ -29,6 +29,7 @@ def convert_cli(
     multilabel: Annotated[bool, typer.Option("--multilabel", help="Several comma-separated labels per text.")] = False,
     labels: Annotated[Optional[str], typer.Option(help="Names for numeric labels: 'NEG,POS' or '@names.txt'.")] = None,
     skip_header: Annotated[bool, typer.Option("--skip-header", help="Ignore the first record.")] = False,
+    paragraphs: Annotated[bool, typer.Option("--paragraphs", help="conllu: a blank line between sentences where the treebank opens a paragraph (# newpar, # newdoc), as in its raw text.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-V")] = False,
 ):
     """Convert a corpus into spaCy's binary format (DocBin)."""
@@ -36,7 +37,7 @@ def convert_cli(
         notes: List[str] = []
         count = convert(input_path, output, file_format.value, n_sents=n_sents, text_column=text_column,
                         label_column=label_column, delimiter=delimiter, multilabel=multilabel, labels=labels,
-                        skip_header=skip_header, notes=notes)
+                        skip_header=skip_header, paragraphs=paragraphs, notes=notes)
         for note in notes:
             typer.echo(f"ℹ {note}")
         typer.echo(f"✔ Wrote {count} docs to {output}")
@@ -44,12 +45,14 @@ def convert_cli(
 
 def convert(input_path: Path, output: Path, file_format: str, *, n_sents: Optional[int] = None, text_column: int = 0,
             label_column: int = 1, delimiter: Optional[str] = None, multilabel: bool = False,
-            labels: Optional[str] = None, skip_header: bool = False, notes: Optional[List[str]] = None) -> int:
+            labels: Optional[str] = None, skip_header: bool = False, paragraphs: bool = False,
+            notes: Optional[List[str]] = None) -> int:
     """Convert input_path into the DocBin file output; returns the number of docs written.
 
     file_format (str): conllu, conll-ner, tsv, csv or jsonl.
     n_sents (int): sentences per doc (conllu: default 10; conll-ner: default one doc per -DOCSTART- article, 10
         per doc in files without them).
+    paragraphs (bool): conllu only: a blank-line token between sentences where the treebank opens a paragraph.
     notes (List[str]): receives what the user should know (grouping chosen, labels found).
     """
     from ..convert import label_summary, write_docbin
@@ -60,9 +63,12 @@ def convert(input_path: Path, output: Path, file_format: str, *, n_sents: Option
 
     check_options(input_path, output, n_sents=n_sents, text_column=text_column, label_column=label_column,
                   delimiter=delimiter)
+    if paragraphs and file_format != "conllu":
+        raise TrftrainError(Errors.E104.format(option="paragraphs", value=f"with --format {file_format}", problem=(
+            "only CoNLL-U marks paragraphs (# newpar); leave the option out.")))
     notes = notes if notes is not None else []
     if file_format == "conllu":
-        docs = conllu_to_docs(input_path, n_sents=n_sents or 10)
+        docs = conllu_to_docs(input_path, n_sents=n_sents or 10, paragraphs=paragraphs)
     elif file_format == "conll-ner":
         docs = conll_ner_to_docs(input_path, n_sents=n_sents, notes=notes)
     else:

@@ -1,7 +1,8 @@
 """CoNLL-U -> Docs with words, lemmas, tags, POS, morphology, heads and relations.
 
 Multiword tokens ("1-2 don't") are split into their syntactic words, which carry the annotation; the
-surface token's SpaceAfter decides the space after its last word. Empty nodes ("8.1") are skipped.
+surface token's SpaceAfter decides the space after its last word. Empty nodes ("8.1") are skipped. Sentences are
+joined by a space, or, with paragraphs=True, by a blank line where the treebank opens a paragraph.
 """
 import re
 from pathlib import Path
@@ -11,22 +12,26 @@ from spacy.parts_of_speech import IDS as POS_IDS
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
+from ..components.whitespace import SPACE_DEP, SPACE_POS, SPACE_TAG
 from ..errors import Errors
 from . import malformed, read_lines
 from .trees import tree_problem
 
 N_COLUMNS = 10
 FEATURE = re.compile(r"^[^=|]+=[^=|]+$")
+PARAGRAPH_BREAK = "\n\n"
 
 
 class Sentence:
-    """One sentence's columns, word by word; first_line: the line of its first word (for messages)."""
+    """One sentence's columns, word by word; first_line: the line of its first word (for messages);
+    opens_paragraph: a "# newpar" or "# newdoc" comment came before it."""
 
     def __init__(self):
         self.words, self.spaces, self.lemmas, self.pos, self.tags = [], [], [], [], []
         self.morphs, self.heads, self.deps = [], [], []
         self.first_line = 0
         self.parsed = False
+        self.opens_paragraph = False
 
 
 def read_sentences(path: Path) -> Iterator[Sentence]:
@@ -40,6 +45,7 @@ def read_sentences(path: Path) -> Iterator[Sentence]:
             sentence, no_space_until = Sentence(), 0
             continue
         if line.startswith("#"):
+            sentence.opens_paragraph |= line.startswith(("# newpar", "# newdoc"))
             continue
         columns = line.split("\t")
         if len(columns) != N_COLUMNS:
@@ -99,27 +105,44 @@ def checked(path: Path, sentence: Sentence) -> Sentence:
     return sentence
 
 
-def conllu_to_docs(path: Path, n_sents: int = 10, vocab=None) -> Iterator[Doc]:
+def conllu_to_docs(path: Path, n_sents: int = 10, vocab=None, paragraphs: bool = False) -> Iterator[Doc]:
     """Docs of up to n_sents sentences each (a "# newdoc" comment does not split: sentences are grouped as read).
-    Parsed and unparsed sentences go to separate docs: in one Doc, spaCy would lose the unparsed ones' boundaries."""
+    Parsed and unparsed sentences go to separate docs: in one Doc, spaCy would lose the unparsed ones' boundaries.
+
+    paragraphs (bool): where a sentence inside a doc opens a paragraph, a blank-line token ("\\n\\n") comes before
+        it, annotated as spaCy's pipelines annotate whitespace (tag _SP, POS SPACE, dep "dep" under the word
+        before), as in the treebank's raw text. Without it sentences are joined by a space, and nothing but the
+        words marks a paragraph (on UD EWT test, 148 of the 230 sentence starts a 3,000-step model missed).
+    """
     vocab = vocab or Vocab()
     group: List[Sentence] = []
     for sentence in read_sentences(path):
         if group and group[-1].parsed != sentence.parsed:
-            yield _doc(vocab, group)
+            yield _doc(vocab, group, paragraphs)
             group = []
         group.append(sentence)
         if len(group) == n_sents:
-            yield _doc(vocab, group)
+            yield _doc(vocab, group, paragraphs)
             group = []
     if group:
-        yield _doc(vocab, group)
+        yield _doc(vocab, group, paragraphs)
 
 
-def _doc(vocab, sentences: List[Sentence]) -> Doc:
+def _doc(vocab, sentences: List[Sentence], paragraphs: bool = False) -> Doc:
     """One Doc of sentences that are all parsed or all unparsed (conllu_to_docs)."""
-    words, spaces, lemmas, pos, tags, morphs, heads, deps = [], [], [], [], [], [], [], []
+    words, spaces, lemmas, pos, tags, morphs, heads, deps, starts = [], [], [], [], [], [], [], [], []
     for sentence in sentences:
+        if paragraphs and words and sentence.opens_paragraph:
+            spaces[-1] = False
+            words.append(PARAGRAPH_BREAK)
+            spaces.append(False)
+            lemmas.append(PARAGRAPH_BREAK)
+            pos.append(SPACE_POS)
+            tags.append(SPACE_TAG)
+            morphs.append("")
+            heads.append(len(words) - 2)
+            deps.append(SPACE_DEP)
+            starts.append(False)
         offset = len(words)
         heads.extend(offset + head - 1 if head else offset + i for i, head in enumerate(sentence.heads)
                      if sentence.parsed)
@@ -130,13 +153,15 @@ def _doc(vocab, sentences: List[Sentence]) -> Doc:
         pos += sentence.pos
         tags += sentence.tags
         morphs += sentence.morphs
+        starts += [i == 0 for i in range(len(sentence.words))]
     spaces[-1] = False
     parsed = sentences[0].parsed
-    return Doc(vocab, words=words, spaces=spaces, lemmas=lemmas, pos=pos if any(pos) else None,
-               tags=tags if any(tags) else None, morphs=morphs if any(morphs) else None,
-               heads=heads if parsed else None, deps=deps if parsed else None,
-               sent_starts=None if parsed else _sent_starts(sentences))
+    is_word = [word != PARAGRAPH_BREAK for word in words]
+    return Doc(vocab, words=words, spaces=spaces, lemmas=lemmas, pos=_column(pos, is_word),
+               tags=_column(tags, is_word), morphs=_column(morphs, is_word), heads=heads if parsed else None,
+               deps=deps if parsed else None, sent_starts=None if parsed else starts)
 
 
-def _sent_starts(sentences: List[Sentence]) -> List[bool]:
-    return [i == 0 for s in sentences for i in range(len(s.words))]
+def _column(values: List[str], is_word: List[bool]):
+    """The column, or None where the treebank leaves it empty (the paragraph breaks' own values do not count)."""
+    return values if any(value for value, word in zip(values, is_word) if word) else None
