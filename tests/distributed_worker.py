@@ -1,7 +1,10 @@
 """Run by tests/test_distributed.py under torchrun (or alone): a few trainer steps on a fixed batch per process,
 then every weight written to OUT/<rank or 'single'>.safetensors for the test to compare.
 
-    python tests/distributed_worker.py CONFIG OUT [--single]
+    python tests/distributed_worker.py CONFIG OUT [--single] [--pairs]
+
+--pairs: process r gets doc r alone (and --single docs 0 and 1), all annotated: for components such as spaCy's
+whose loss is a mean over their own batch, N processes equal one process only when their batches are equal in size.
 """
 import sys
 from pathlib import Path
@@ -18,7 +21,7 @@ from trftrain.runtime import build_pipeline  # noqa: E402
 from trftrain.training import distributed  # noqa: E402
 from trftrain.training.trainer import Trainer  # noqa: E402
 
-STEPS = 3
+STEPS = int(__import__("os").environ.get("WORKER_STEPS", "3"))
 
 
 def batches(nlp):
@@ -31,8 +34,19 @@ def batches(nlp):
     return examples, [examples[:2], examples[2:]]
 
 
+def thinc_weights(trainer) -> dict:
+    """The weights of spaCy's components on the listener, named by their place in the model (ids differ by run)."""
+    found = {}
+    for _, proc, _ in trainer.compat:
+        for i, node in enumerate(proc.model.walk()):
+            for param in node.param_names:
+                if node.has_param(param):
+                    found[f"thinc/{proc.name}/{i}/{node.name}/{param}"] = torch.from_numpy(node.get_param(param).copy())
+    return found
+
+
 def main() -> None:
-    config_path, out, single = Path(sys.argv[1]), Path(sys.argv[2]), "--single" in sys.argv
+    config_path, out, single, pairs = Path(sys.argv[1]), Path(sys.argv[2]), "--single" in sys.argv, "--pairs" in sys.argv
     process = distributed.start(use_cuda=False)
     raw = load_config(config_path, interpolate=False)
     T = resolve_training(raw.interpolate())
@@ -43,11 +57,16 @@ def main() -> None:
     trainer = Trainer(nlp, T, torch.device("cpu"), process)
     distributed.broadcast_parameters(trainer.params, process)
     trainer.train_mode()
-    mine = per_rank[0] + per_rank[1] if single else per_rank[process.rank]
+    if pairs:
+        mine = examples[:2] if single else examples[process.rank : process.rank + 1]
+    else:
+        mine = per_rank[0] + per_rank[1] if single else per_rank[process.rank]
     for step in range(STEPS):
         trainer.step([mine], step)
     name = "single" if single else f"rank{process.rank}"
-    save_file({k: v.detach().contiguous() for k, v in trainer.model.state_dict().items()}, str(out / f"{name}.safetensors"))
+    weights = {k: v.detach().contiguous() for k, v in trainer.model.state_dict().items()}
+    weights.update(thinc_weights(trainer))
+    save_file(weights, str(out / f"{name}.safetensors"))
     distributed.stop()
 
 

@@ -100,8 +100,9 @@ def all_reduce_gradients(params: List[torch.nn.Parameter], process: Process) -> 
 
 
 def all_reduce_thinc_gradients(models: Iterable, process: Process, device: torch.device) -> None:
-    """Average the gradients of thinc models (spaCy components on the listener) over processes. Where no process
-    has a gradient for a weight, none is set, as in a single process."""
+    """Sum the gradients of thinc models (spaCy components on the listener) over processes: spaCy's parser, NER
+    and tagger do not divide their gradients by the batch size, so one process on the union of the batches sums
+    them too. Where no process has a gradient for a weight, none is set, as in a single process."""
     if not process.distributed:
         return
     slots = []
@@ -126,5 +127,5 @@ def all_reduce_thinc_gradients(models: Iterable, process: Process, device: torch
     for (node, name, param), keep in zip(slots, anyone):
         size = param.size
         if keep:
-            node.set_grad(name, node.ops.asarray((flat[offset : offset + size] / process.world_size).reshape(param.shape)))
+            node.set_grad(name, node.ops.asarray(flat[offset : offset + size].reshape(param.shape)))
         offset += size

@@ -194,8 +194,9 @@ class Trainer:
             data = outputs[upstream].data
             if listener_batch.gradient is not None and data.requires_grad:
                 tensors.append(data)
-                # Averaged over processes like the component's own weights (its loss is a per-batch mean).
-                grads.append((listener_batch.gradient * scale / self.process.world_size).to(data.dtype))
+                # Summed over processes by the encoder's all-reduce, like the component's own weights: spaCy's
+                # gradients are sums over the batch, not means (checked against one process in test_distributed).
+                grads.append((listener_batch.gradient * scale).to(data.dtype))
         if tensors and any(t.requires_grad for t in tensors):
             torch.autograd.backward(tensors, grads)
 
