@@ -106,6 +106,24 @@ def test_tsv_with_a_tab_inside_a_text_names_the_line_and_the_fix(tmp_path):
     assert convert(path, tmp_path / "out.spacy", "tsv") == 2
 
 
+@pytest.mark.parametrize("fmt,content", [
+    ("tsv", "good movie\tPOS\n\tNEG\n   \tPOS\nbad\tNEG\n"),
+    ("jsonl", '{"text": "good movie", "label": "POS"}\n{"text": "", "label": "NEG"}\n{"text": " ", "label": "POS"}\n'
+              '{"text": "bad", "label": "NEG"}\n'),
+])
+def test_records_with_no_text_are_left_out_and_named(tmp_path, fmt, content):
+    """An empty text would train on nothing and score as an easy hit (probe 2.15)."""
+    path = tmp_path / f"x.{fmt}"
+    path.write_text(content)
+    notes = []
+    assert convert(path, tmp_path / "out.spacy", fmt, notes=notes) == 2
+    assert [doc.text for doc in read(tmp_path / "out.spacy")] == ["good movie", "bad"]
+    assert any(note.startswith("Left out 2 records") and "(line 2, 3)" in note for note in notes)
+    path.write_text(content.replace("good movie", " ").replace("bad", ""))
+    with pytest.raises(TrftrainError, match="E121"):
+        convert(path, tmp_path / "out.spacy", fmt)
+
+
 def test_output_equal_to_input_is_refused_before_writing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     original = (SAMPLE / "sample.conll").read_text()

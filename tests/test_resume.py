@@ -87,6 +87,32 @@ def test_stop_and_resume_reaches_the_uninterrupted_weights_bitwise(tmp_path, tin
     assert scores(parts) == scores(whole)
 
 
+def test_a_failed_step_leaves_a_checkpoint_that_retries_it(tmp_path, tiny_encoder, corpus, monkeypatch):
+    """An error in a head at step 6 (a NaN ending alike): the checkpoint holds the state after step 5, the
+    failed batch included in what is still to come, so fixing the cause and resuming gives the uninterrupted run."""
+    from trftrain.components.token_labels import TokenLabeller
+
+    config = write_config(tmp_path, tiny_encoder, HEADS)
+    overrides = {**corpus, "training.max_steps": 10, "training.eval_frequency": 4}
+    train(config, tmp_path / "whole", overrides=overrides)
+    original, calls = TokenLabeller.scores, {"n": 0}
+
+    def failing(self, vectors, targets=None):
+        if targets is not None and self.name == "tagger":
+            calls["n"] += 1
+            if calls["n"] == 6:
+                raise RuntimeError("boom in the head")
+        return original(self, vectors, targets)
+
+    monkeypatch.setattr(TokenLabeller, "scores", failing)
+    with pytest.raises(RuntimeError, match="boom"):
+        train(config, tmp_path / "parts", overrides=overrides)
+    monkeypatch.undo()
+    assert json.loads((tmp_path / "parts" / "checkpoint-last" / "state.json").read_text())["state"]["step"] == 5
+    train(config, tmp_path / "parts", overrides=overrides, resume=True)
+    assert_same_weights(tmp_path / "whole" / "model-last", tmp_path / "parts" / "model-last")
+
+
 def test_resume_refuses_a_changed_config_and_accepts_a_longer_run_on_request(tmp_path, tiny_encoder, corpus):
     config = write_config(tmp_path, tiny_encoder, ["tagger"])
     out = tmp_path / "run"

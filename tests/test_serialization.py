@@ -1,4 +1,5 @@
 """Pipelines to bytes and back: same predictions; a blob naming files outside its folder is refused."""
+import os
 import tempfile
 
 import numpy as np
@@ -34,6 +35,20 @@ def test_to_bytes_from_bytes_gives_identical_predictions(trained):
     assert any(a != ("", 0, "", "O") for doc in annotations for a in doc)  # something was predicted
     for a, b in zip(vectors, vectors2):
         assert a.shape == b.shape and np.array_equal(a, b)
+
+
+def test_saved_weights_are_readable_like_every_other_file(trained, tmp_path):
+    """safetensors writes 0600; a pipeline folder copied to a team share or a container image should not have
+    its weights alone unreadable to others (probe 8.4)."""
+    old = os.umask(0o022)
+    try:
+        trained.to_disk(tmp_path / "model")
+    finally:
+        os.umask(old)
+    modes = {p.relative_to(tmp_path).as_posix(): p.stat().st_mode & 0o777
+             for p in (tmp_path / "model").rglob("*") if p.is_file()}
+    weights = [name for name in modes if name.endswith(".safetensors")]
+    assert weights and all(modes[name] == 0o644 for name in weights), modes
 
 
 @pytest.mark.parametrize("name", ["../../../escaped.txt", "encoder/../../escaped.txt", "/tmp/trftrain_escaped.txt",

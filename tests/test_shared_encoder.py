@@ -102,3 +102,18 @@ stride = 12
     reloaded = spacy.load(tmp_path / "model")
     text = "Anna lives in Berlin ."
     assert [(e.text, e.label_) for e in nlp(text).ents] == [(e.text, e.label_) for e in reloaded(text).ents]
+
+
+def test_a_disabled_transformer_gives_a_coded_error_naming_the_reader(tmp_path, tiny_encoder):
+    """Heads and spaCy listeners read what the transformer left on the docs; without it they say what to do."""
+    import pytest
+
+    from trftrain.errors import TrftrainError
+
+    nlp, _, _ = build(write_config(tmp_path, tiny_encoder, ["tagger", "spacy_ner"]))
+    with nlp.select_pipes(disable=["transformer", "spacy_ner"]):
+        with pytest.raises(TrftrainError, match=r"\[E713\] 'tagger' reads the shared transformer's output"):
+            nlp("Anna lives in Berlin.")
+    with nlp.select_pipes(disable=["transformer", "tagger"]):
+        with pytest.raises(TrftrainError, match=r"\[E713\] A listener for 'transformer' reads"):
+            nlp("Anna lives in Berlin.")

@@ -5,6 +5,7 @@ import json
 import math
 import os
 import signal
+from pathlib import Path
 
 import pytest
 import torch
@@ -175,10 +176,16 @@ def test_a_folder_holding_a_run_is_not_replaced_silently(tmp_path, tiny_encoder,
 def test_nan_loss_stops_without_saving_non_finite_weights(tmp_path, tiny_encoder, corpus):
     config = write_config(tmp_path, tiny_encoder, ["tagger", "textcat"])
     out = tmp_path / "run"
-    with pytest.raises(TrftrainError, match=r"\[E310\] Training stopped at step \d+: the loss of (tagger|textcat)"):
+    with pytest.raises(TrftrainError, match=r"\[E310\] Training stopped at step \d+: the loss of (tagger|textcat)") \
+            as stopped:
         train(config, out, overrides={**corpus, "training.max_steps": 60, "training.eval_frequency": 1,
                                       "training.grad_clip": 0.0, "training.optimizer.encoder_lr": 1e6,
                                       "training.optimizer.heads_lr": 1e6})
+    # The message names the last good checkpoint and the step it holds: the one before the failed step.
+    failed = int(str(stopped.value).split("stopped at step ")[1].split(":")[0])
+    assert failed > 1  # so that there is a checkpoint to name (the first step's huge update is still finite)
+    held = json.loads((out / "checkpoint-last" / "state.json").read_text())["state"]["step"]
+    assert held == failed - 1 and f"checkpoint-last (step {held}; continue with --resume)" in str(stopped.value)
     for folder in ("model-best", "model-last", "checkpoint-last/pipeline"):
         if (out / folder).exists():
             weights = load_file(str(out / folder / "tagger" / "model.safetensors"))
@@ -191,6 +198,21 @@ def test_empty_corpus_path_is_an_error_naming_the_key(tmp_path, tiny_encoder, co
     config = write_config(tmp_path, tiny_encoder, ["tagger"])
     with pytest.raises(TrftrainError, match=r"\[E007\] `paths.train` is empty"):
         train(config, tmp_path / "run", overrides={**corpus, "paths.train": ""})
+    assert not (tmp_path / "run" / "model-last").exists()
+
+
+def test_a_cut_short_corpus_file_is_named_among_several(tmp_path, tiny_encoder, corpus):
+    """spaCy's own error says only that some file is not a DocBin; with a list of corpora the user must know which."""
+    whole = Path(corpus["paths.train"]).read_bytes()
+    cut = tmp_path / "cut.spacy"
+    cut.write_bytes(whole[: len(whole) // 2])
+    config = write_config(tmp_path, tiny_encoder, ["tagger"], extra=f"""
+[corpora.train]
+@readers = "trftrain.MultiCorpus.v1"
+paths = ["{corpus['paths.train']}", "{cut}"]
+""")
+    with pytest.raises(TrftrainError, match=r"\[E317\] The training corpus file '.*cut\.spacy' is not a readable"):
+        train(config, tmp_path / "run", overrides=corpus)
     assert not (tmp_path / "run" / "model-last").exists()
 
 
@@ -208,6 +230,37 @@ def test_head_without_annotation_and_long_warmup_are_warned_about(tmp_path, tiny
                                                                'total_steps = ${training.max_steps}')
     train(config, tmp_path / "run2", overrides={**corpus, "training.max_steps": 2, "training.eval_frequency": 2})
     assert "W302" in capsys.readouterr().err
+
+
+def test_labels_only_in_the_development_data_are_warned_about(tmp_path, tiny_encoder, corpus, capsys):
+    """An entity type and a tag the training data never shows: the model cannot predict them (probe 2.6)."""
+    config = write_config(tmp_path, tiny_encoder, ["tagger", "ner"])
+    dev = gold_docs()
+    dev[0] = Doc(dev[0].vocab, words=["Expo", "opens", "."], tags=["NNP", "VBZ", "XYZ"], pos=["PROPN", "VERB", "SYM"], ents=["B-EVENT", "O", "O"])
+    DocBin(docs=dev).to_disk(tmp_path / "dev-new-labels.spacy")
+    train(config, tmp_path / "run", overrides={**corpus, "paths.dev": str(tmp_path / "dev-new-labels.spacy"),
+                                                "training.max_steps": 1, "training.eval_frequency": 1})
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "W304" in line]
+    assert len(warnings) == 2
+    assert "[tagger]" in warnings[0] and "(XYZ/SYM)" in warnings[0]
+    assert "[ner]" in warnings[1] and "(U-EVENT)" in warnings[1]
+    train(config, tmp_path / "run2", overrides={**corpus, "training.max_steps": 1, "training.eval_frequency": 1})
+    assert "W304" not in capsys.readouterr().err
+
+
+def test_warmup_warning_reads_the_schedules_own_default_and_the_epoch_limit(tmp_path, tiny_encoder, corpus, capsys):
+    """warmup_steps left out of the config is the schedule's default (100), and a run that max_epochs ends after
+    a few steps is as short as one max_steps ends."""
+    config = write_config(tmp_path, tiny_encoder, ["tagger"], schedule='@schedules = "trftrain.WarmupLinear.v1"')
+    train(config, tmp_path / "run", overrides={**corpus, "training.max_steps": 50, "training.eval_frequency": 50})
+    assert "warmup_steps` is 100, more than the 50 steps" in capsys.readouterr().err
+    train(config, tmp_path / "run2", overrides={**corpus, "training.max_steps": 1000, "training.max_epochs": 1,
+                                                 "training.eval_frequency": 1000})
+    err = capsys.readouterr().err
+    assert "W302" in err and "more than the 1000 steps" not in err
+    write_config(tmp_path, tiny_encoder, ["tagger"], schedule='@schedules = "trftrain.WarmupLinear.v1"\nwarmup_steps = 1')
+    train(config, tmp_path / "run3", overrides={**corpus, "training.max_steps": 4, "training.eval_frequency": 4})
+    assert "W302" not in capsys.readouterr().err
 
 
 def test_interrupted_save_leaves_previous_model(tmp_path, tiny_encoder, corpus):
@@ -257,6 +310,7 @@ def test_a_kill_between_renames_leaves_model_best_to_evaluate_and_package(tmp_pa
     """The state a kill between save_atomically's two renames leaves where renameat2 is missing: the target moved
     to .previous, the new folder complete in .partial. Reading commands put the last complete one back."""
     from trftrain.evaluation import evaluate_pipeline
+    from trftrain.packaging import build_wheel
 
     config = write_config(tmp_path, tiny_encoder, ["tagger"])
     out = tmp_path / "run"
@@ -264,6 +318,9 @@ def test_a_kill_between_renames_leaves_model_best_to_evaluate_and_package(tmp_pa
     (out / "model-best").rename(out / ".model-best.previous")
     scores = evaluate_pipeline(str(out / "model-best"), corpus["paths.dev"])
     assert scores["tag_acc"] is not None and (out / "model-best" / "config.cfg").exists()
+    (out / "model-best").rename(out / ".model-best.previous")
+    wheel = build_wheel(out / "model-best", tmp_path / "dist", name="kill_between_renames", version="0.1.0")
+    assert wheel.exists() and (out / "model-best" / "config.cfg").exists()
     (out / "model-last").rename(out / ".model-last.previous")
     (out / ".model-last.partial").mkdir()
     train(config, out, overrides={**corpus, "training.max_steps": 4}, resume=True,

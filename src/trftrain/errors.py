@@ -106,6 +106,8 @@ class Errors(metaclass=_Coded):
     E313 = ("'{path}' is not a complete checkpoint ({problem}). Delete it to start again, or resume from a copy "
             "of a complete one.")
     E316 = "--output '{path}' is a file, not a folder: give a folder for model-best, model-last and the log."
+    E317 = ("The {what} corpus file '{path}' is not a readable DocBin (.spacy) file ({problem}): it may be cut short "
+            "or not a .spacy file at all. Convert the source again with `trftrain convert`.")
 
     # -- E4xx: serving -----------------------------------------------------------------------------------------
     E400 = ("Serving needs the optional packages of `trftrain[serve]` ({missing} is not installed): run "
@@ -228,6 +230,10 @@ class Errors(metaclass=_Coded):
             "num_hidden_layers in its config); leave `layers` null.")
     E712 = ("`{key}.layers` is {layers}, but encoder '{name}' has {available} layers: give a number from 1 to "
             "{available}, or null for all of them.")
+    E713 = ("{reader} reads the shared transformer's output, but a Doc has none: put the transformer component "
+            "before it in the pipeline and keep it enabled (nlp.select_pipes / disable must not drop it).")
+    E714 = ("int8 quantization runs on the CPU, but the encoder of '{name}' is on {device}: load the pipeline "
+            "without --gpu (or call nlp.get_pipe('{name}').to('cpu')) before quantizing.")
 
 
 class Warnings(metaclass=_Coded):
@@ -239,6 +245,8 @@ class Warnings(metaclass=_Coded):
     W302 = ("`training.schedule.warmup_steps` is {warmup}, more than the {steps} steps this run takes: the learning "
             "rate never reaches its set value. Lower warmup_steps.")
     W303 = "Non-finite weights in the pipeline at step {step}: {target} was not saved, to keep the last good one."
+    W304 = ("[{name}] the development data uses labels no training doc has ({labels}): the model cannot predict "
+            "them, so they count as errors in every evaluation. Add training examples with them, or fix the labels.")
 
 
 class TrftrainError(ValueError):

@@ -13,6 +13,7 @@ from spacy.tokens import Doc
 from thinc.api import Model
 
 from .encoder.token_vectors import TokenVectors
+from .errors import Errors, TrftrainError
 
 LISTENER_NAME = "trftrain_listener"
 
@@ -63,8 +64,7 @@ def _forward(model: Model, docs: List[Doc], is_train: bool):
             arrays.append(model.ops.alloc2f(len(doc), model.get_dim("nO")))
             continue
         if doc._.trf_vectors is None:
-            raise ValueError(f"A listener for '{model.attrs['upstream']}' found a Doc without transformer output: "
-                             "run the transformer component before this one.")
+            raise TrftrainError(Errors.E713.format(reader=f"A listener for '{model.attrs['upstream']}'"))
         arrays.append(model.ops.asarray2f(doc._.trf_vectors))
     return arrays, lambda d_arrays: []
 

@@ -5,6 +5,7 @@ from typing import Optional
 import torch
 
 from .components.torch_pipe import encoders_of
+from .errors import Errors, TrftrainError
 
 
 def first_down_projection(transformer: torch.nn.Module) -> Optional[str]:
@@ -30,7 +31,7 @@ def quantize_int8(nlp) -> None:
     """
     for name, encoder in encoders_of(nlp):
         if encoder.device.type != "cpu":
-            raise ValueError(f"int8 quantization runs on the CPU; '{name}' is on {encoder.device}.")
+            raise TrftrainError(Errors.E714.format(name=name, device=encoder.device))
         backbone = encoder.backbone
         backbone.fingerprint  # of the float weights: a quantized pipeline still matches its float original
         backbone.model = quantized(backbone.model)

@@ -20,6 +20,7 @@ from .components.token_labels import Morphologizer, SentenceSplitter, Tagger
 from .components.transformer import Transformer
 from .encoder.settings import DEFAULT
 from .encoder.token_encoder import TokenEncoder
+from .errors import config_error
 from .listener import build_listener
 from .networks import BiaffineParser, PooledClassifier, TokenClassifier
 from .training import optimizers, schedules  # noqa: F401  (registers trftrain.AdamW.v1 and the schedules)
@@ -96,7 +97,7 @@ def token_classifier_v1(hidden_width: int = 0, dropout: float = 0.1) -> ModelBui
 def pooled_classifier_v1(pooling: str = "mean", hidden_width: int = 0, dropout: float = 0.1) -> ModelBuilder:
     """Doc classifier over pooled token vectors; pooling "mean" or "mean_max"."""
     if pooling not in ("mean", "mean_max"):
-        raise ValueError(f"pooling '{pooling}' is not one of mean, mean_max")
+        raise config_error("model.pooling (trftrain.PooledClassifier.v1)", f"'{pooling}' is not one of mean, mean_max.")
     return lambda width, n_labels: PooledClassifier(width, n_labels, pooling=pooling, hidden_width=hidden_width,
                                                     dropout=dropout)
 

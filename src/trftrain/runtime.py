@@ -3,6 +3,7 @@ from pathlib import Path
 from typing import List
 
 import torch
+from spacy.tokens import DocBin
 from spacy.training import Example
 from spacy.util import load_model_from_config, resolve_dot_names
 
@@ -47,7 +48,23 @@ def corpus_paths(config, dot_name: str, what: str) -> List[str]:
 def read_corpus(config, dot_name: str, nlp, what: str) -> List[Example]:
     paths = corpus_paths(config, dot_name, what)
     (reader,) = resolve_dot_names(config, [dot_name])
-    examples = list(reader(nlp))
+    try:
+        examples = list(reader(nlp))
+    except ValueError:
+        # spaCy's error (E1014) does not say which file, and a corpus can be a list of files or folders.
+        _name_the_unreadable_file(paths, what)
+        raise
     if not examples:
         raise TrftrainError(Errors.E305.format(what=what, path=", ".join(paths)))
     return examples
+
+
+def _name_the_unreadable_file(paths: List[str], what: str) -> None:
+    """Raise E317 for the first .spacy file under paths that DocBin cannot read; return if all read."""
+    for path in paths:
+        files = sorted(Path(path).rglob("*.spacy")) if Path(path).is_dir() else [Path(path)]
+        for file in files:
+            try:
+                DocBin().from_disk(file)
+            except ValueError as err:
+                raise TrftrainError(Errors.E317.format(what=what, path=file, problem=str(err).split(".")[0])) from None

@@ -74,7 +74,7 @@ def convert(input_path: Path, output: Path, file_format: str, *, n_sents: Option
     else:
         docs = textcat_to_docs(input_path, file_format=file_format, text_column=text_column, label_column=label_column,
                                delimiter=delimiter, multilabel=multilabel, label_names=parse_label_names(labels),
-                               skip_header=skip_header)
+                               skip_header=skip_header, notes=notes)
     docs = list(docs)
     if not docs:
         raise TrftrainError(Errors.E127.format(path=input_path))

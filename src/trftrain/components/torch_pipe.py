@@ -1,4 +1,5 @@
 """What every trftrain component shares: torch modules, a device, and saving as safetensors + JSON."""
+import os
 import tempfile
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Tuple
@@ -14,6 +15,8 @@ from ..errors import Errors, TrftrainError
 
 WEIGHTS_FILE = "model.safetensors"
 SETTINGS_FILE = "cfg.json"
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 class TorchPipe(Pipe):
@@ -60,6 +63,11 @@ class TorchPipe(Pipe):
         path.mkdir(parents=True, exist_ok=True)
         srsly.write_json(path / SETTINGS_FILE, self.settings())
         self.save_weights(path)
+        # safetensors creates its files readable by their owner alone (0600), unlike every other file of a
+        # pipeline; a model folder shared with a team or copied into a container should read the same throughout.
+        for file in path.rglob("*"):
+            if file.is_file():
+                file.chmod(0o666 & ~_UMASK)
 
     def from_disk(self, path, *, exclude=tuple()) -> "TorchPipe":
         path = Path(path)

@@ -10,6 +10,7 @@ from spacy.util import minibatch
 
 from ..encoder.token_encoder import TokenEncoder
 from ..encoder.token_vectors import TokenVectors
+from ..errors import Errors, TrftrainError
 from ..listener import connect_listeners
 from .doc_vectors import set_vector_hooks
 from .torch_pipe import TorchPipe
@@ -82,8 +83,7 @@ def stored_token_vectors(docs: Sequence[Doc], device: torch.device, reader: str)
     arrays = []
     for doc in docs:
         if doc._.trf_vectors is None:
-            raise ValueError(f"'{reader}' reads the shared transformer's output, but a Doc has none: put the "
-                             "transformer component before it in the pipeline and keep it enabled.")
+            raise TrftrainError(Errors.E713.format(reader=f"'{reader}'"))
         arrays.append(doc._.trf_vectors)
     data = torch.from_numpy(np.concatenate(arrays)) if arrays else torch.zeros(0, 0)
     return TokenVectors(data.to(device), [len(doc) for doc in docs])

@@ -101,8 +101,10 @@ def _label(path: Path, number: int, field: str, value) -> str:
 
 def textcat_to_docs(path: Path, *, file_format: str = "tsv", text_column: int = 0, label_column: int = 1,
                     delimiter: Optional[str] = None, multilabel: bool = False,
-                    label_names: Optional[Sequence[str]] = None, skip_header: bool = False):
-    """Docs with `doc.cats` from a tsv, csv or jsonl file.
+                    label_names: Optional[Sequence[str]] = None, skip_header: bool = False,
+                    notes: Optional[List[str]] = None):
+    """Docs with `doc.cats` from a tsv, csv or jsonl file. Records whose text is empty or only whitespace are left
+    out (a classifier learns nothing from them, and they would score as easy hits), and notes says which.
 
     label_names (Sequence[str]): names for labels given as numbers (label i -> label_names[i]); all known labels.
     """
@@ -119,7 +121,13 @@ def textcat_to_docs(path: Path, *, file_format: str = "tsv", text_column: int = 
             raise malformed(path, number, Errors.E119, value=raw, count=len(names))
         return names[int(raw)]
 
-    parsed = [(number, text, [name_of(raw, number) for raw in raw_labels]) for number, text, raw_labels in records]
+    empty = [number for number, text, _ in records if not text.strip()]
+    if empty and notes is not None:
+        lines = ", ".join(map(str, empty[:10])) + (f" and {len(empty) - 10} more" if len(empty) > 10 else "")
+        notes.append(f"Left out {len(empty)} record{'s' if len(empty) > 1 else ''} of '{path}' with no text "
+                     f"(line {lines}).")
+    parsed = [(number, text, [name_of(raw, number) for raw in raw_labels]) for number, text, raw_labels in records
+              if text.strip()]
     all_labels = names or sorted({label for _, _, labels in parsed for label in labels})
     for number, text, labels in parsed:
         if not multilabel and len(labels) != 1:

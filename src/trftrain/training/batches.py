@@ -33,6 +33,11 @@ class BatchStream:
             self._batches = [list(batch) for batch in self.batcher(order) if batch]
         return self._batches
 
+    def batches_in_all_epochs(self) -> Optional[int]:
+        """How many batches max_epochs passes hold (None when there is no epoch limit). Batchers that size by
+        words give each epoch about the same count, so the first epoch's is taken for all."""
+        return len(self._epoch_batches()) * self.max_epochs if self.max_epochs else None
+
     def take(self, n: int) -> List[Batch]:
         """The next n batches of the global stream (fewer when the last epoch ends; none after it)."""
         taken: List[Batch] = []

@@ -16,7 +16,7 @@ from spacy.util import resolve_dot_names
 
 from ..atomic_folders import save_atomically
 from ..errors import Errors, TrftrainError, Warnings
-from . import distributed
+from . import distributed, rng
 from .batches import shard
 from .checkpoints import write_checkpoint
 from .log import append_record
@@ -66,13 +66,19 @@ def fit(run: TrainingRun, stop: StopRequest) -> tuple:
         while state.step < T["max_steps"]:
             if _agreed(stop.requested, run):
                 return SIGNAL, None
+            boundary = _step_boundary(run)
             group = run.stream.take(T["accumulate_gradient"] * process.world_size)
             if not group:
                 return EPOCHS, None
             n_micro = -(-len(group) // process.world_size)
             tick = time.perf_counter()
-            result = run.trainer.step(shard(group, n_micro, process.rank, process.world_size), state.step)
+            try:
+                result = run.trainer.step(shard(group, n_micro, process.rank, process.world_size), state.step)
+            except Exception:
+                _return_to(run, boundary)
+                raise
             if result.non_finite:
+                _return_to(run, boundary)
                 return NON_FINITE, (state.step + 1, result.non_finite)
             state.seconds_since_eval += time.perf_counter() - tick
             state.words_since_eval += int(distributed.sum_(_tensor(result.words), process).item())
@@ -93,6 +99,21 @@ def fit(run: TrainingRun, stop: StopRequest) -> tuple:
         return HARD_STOP, None
     except Exception as err:  # an error in a head or a loader: save what is safe, then report it
         return ERROR, err
+
+
+def _step_boundary(run: TrainingRun) -> tuple:
+    """What a failed step changes besides the weights it never updated: the stream's position, the random
+    generators (dropout) and the loss sums. Taken before each step (microseconds) so that the checkpoint a
+    failure leaves is the state after the last good step, and a resumed run retries the failed batch."""
+    return run.stream.state_dict(), rng.capture(), dict(run.trainer.losses)
+
+
+def _return_to(run: TrainingRun, boundary: tuple) -> None:
+    stream, generators, losses = boundary
+    run.stream.load_state_dict(stream)
+    rng.restore(generators)
+    run.trainer.losses.clear()
+    run.trainer.losses.update(losses)
 
 
 def _tensor(value: float) -> torch.Tensor:
@@ -248,7 +269,9 @@ def _saved_message(run: TrainingRun) -> str:
     output = run.output
     if output is None:
         return ""
-    found = [p for p in (output.best, output.last, output.checkpoint) if p.exists()]
+    found = [str(p) for p in (output.best, output.last) if p.exists()]
+    if output.checkpoint.exists():
+        found.append(f"{output.checkpoint} (step {run.state.last_checkpoint_step}; continue with --resume)")
     if not found:
         return f"Nothing was saved in {output.path}."
-    return "Saved " + ", ".join(str(p) for p in found) + "."
+    return "Saved " + ", ".join(found) + "."

@@ -1,5 +1,4 @@
 """What a checkpoint holds besides the pipeline, and the check that a resumed run has the config it started with."""
-from dataclasses import asdict
 from typing import Dict, Iterable, List
 
 import numpy as np
@@ -79,7 +78,7 @@ def snapshot(trainer, state, stream, process) -> tuple:
     """(tensors, info) to write beside the pipeline."""
     optimizers = trainer.state_dict()
     tensors = {**optimizers["tensors"], **rng_states(process)}
-    info = {"state": asdict(state), "stream": stream.state_dict(), "optimizers": optimizers["json"],
+    info = {"state": state.state_dict(), "stream": stream.state_dict(), "optimizers": optimizers["json"],
             "losses": {name: [float(value), isinstance(value, np.float32)] for name, value in trainer.losses.items()},
             "world_size": process.world_size, "versions": library_versions()}
     return tensors, info

@@ -1,7 +1,7 @@
 """Setting up a run: the config, the pipeline (initialized fresh or loaded from checkpoint-last), the trainer, the
 batch stream, the output folder and the logger. What the loop then changes lives in RunState."""
 import sys
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 
@@ -37,6 +37,15 @@ class RunState:
     total_words: int = 0
     words_since_eval: int = 0
     seconds_since_eval: float = 0.0
+
+    def state_dict(self) -> dict:
+        return asdict(self)
+
+    def load_state_dict(self, state: dict) -> None:
+        for key, value in state.items():
+            setattr(self, key, value)
+        # The snapshot in a checkpoint is taken before the checkpoint's own step is recorded.
+        self.last_checkpoint_step = self.step
 
 
 @dataclass
@@ -117,6 +126,8 @@ def setup(config_path: Path, output_dir: Optional[Path], *, overrides: Optional[
         _restore(run, checkpoint)
     else:
         _warn_about_settings(run, train_examples)
+        if process.is_main:
+            _warn_about_labels_only_in_dev(run, read_corpus(config, T["dev_corpus"], nlp, "development"))
     if process.is_main:
         run.log_step, run.finalize = T["logger"](nlp, stdout, stderr)
     return run
@@ -127,7 +138,7 @@ def _restore(run: TrainingRun, checkpoint) -> None:
     run.trainer.load_state_dict({"tensors": tensors, "json": info["optimizers"]})
     run.trainer.losses.update(restore_losses(info["losses"]))
     run.stream.load_state_dict(info["stream"])
-    run.state = RunState(**info["state"])
+    run.state.load_state_dict(info["state"])
     restore_rng(tensors, run.process.rank)
     if run.process.is_main and run.output is not None:
         truncate_after(run.output.log, run.state.step)
@@ -138,7 +149,31 @@ def _warn_about_settings(run: TrainingRun, examples) -> None:
     for head in run.trainer.heads:
         if not any(head.has_annotation(eg) for eg in examples):
             run.warn(Warnings.W301.format(name=head.name))
-    warmup = run.config["training"].get("schedule", {}).get("warmup_steps")
-    if isinstance(warmup, int) and warmup > run.T["max_steps"]:
-        run.warn(Warnings.W302.format(warmup=warmup, steps=run.T["max_steps"]))
+    warmup = getattr(run.T["schedule"], "warmup_steps", None)
+    steps = _planned_steps(run)
+    if isinstance(warmup, int) and warmup > steps:
+        run.warn(Warnings.W302.format(warmup=warmup, steps=steps))
+
+
+def _warn_about_labels_only_in_dev(run: TrainingRun, dev_examples) -> None:
+    """Heads that read token labels (tags, relations, entity tags) know the labels of their training data (and of
+    the config); a development label outside them is a typo or a gap in the training data (debug-data says so too)."""
+    for head in run.trainer.heads:
+        if not hasattr(head, "gold_labels") or not head.label_list:
+            continue
+        known = set(head.label_list)
+        unseen = sorted({label for eg in dev_examples for label in head.gold_labels(eg) if label and label not in known})
+        if unseen:
+            # A tagger with pos_from_tags learns "TAG\tPOS" pairs.
+            shown = ", ".join(label.replace("\t", "/") for label in unseen[:10]) + (f" and {len(unseen) - 10} more" if len(unseen) > 10 else "")
+            run.warn(Warnings.W304.format(name=head.name, labels=shown))
+
+
+def _planned_steps(run: TrainingRun) -> int:
+    """max_steps, or fewer where max_epochs runs the data out first."""
+    batches = getattr(run.stream, "batches_in_all_epochs", lambda: None)()
+    if batches is None:
+        return run.T["max_steps"]
+    per_step = run.T["accumulate_gradient"] * run.process.world_size
+    return min(run.T["max_steps"], -(-batches // per_step))
 
