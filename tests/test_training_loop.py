@@ -242,8 +242,8 @@ def test_labels_only_in_the_development_data_are_warned_about(tmp_path, tiny_enc
                                                 "training.max_steps": 1, "training.eval_frequency": 1})
     warnings = [line for line in capsys.readouterr().err.splitlines() if "W304" in line]
     assert len(warnings) == 2
-    assert "[tagger]" in warnings[0] and "(XYZ/SYM)" in warnings[0]
-    assert "[ner]" in warnings[1] and "(U-EVENT)" in warnings[1]
+    assert "[tagger] 1 of the " in warnings[0] and "(XYZ/SYM)" in warnings[0]
+    assert "[ner] 1 of the " in warnings[1] and "(U-EVENT)" in warnings[1]
     train(config, tmp_path / "run2", overrides={**corpus, "training.max_steps": 1, "training.eval_frequency": 1})
     assert "W304" not in capsys.readouterr().err
 

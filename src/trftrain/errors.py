@@ -245,8 +245,9 @@ class Warnings(metaclass=_Coded):
     W302 = ("`training.schedule.warmup_steps` is {warmup}, more than the {steps} steps this run takes: the learning "
             "rate never reaches its set value. Lower warmup_steps.")
     W303 = "Non-finite weights in the pipeline at step {step}: {target} was not saved, to keep the last good one."
-    W304 = ("[{name}] the development data uses labels no training doc has ({labels}): the model cannot predict "
-            "them, so they count as errors in every evaluation. Add training examples with them, or fix the labels.")
+    W304 = ("[{name}] {count} of the {total} labelled development tokens carry labels no training doc has "
+            "({labels}): the model cannot predict them, so they count as errors. A few rare labels are normal; many "
+            "mean a typo or a gap in the training data.")
 
 
 class TrftrainError(ValueError):

@@ -116,7 +116,9 @@ def all_reduce_thinc_gradients(models: Iterable, process: Process, device: torch
     grads, present = [], []
     for node, name, param in slots:
         has = node.has_grad(name)
-        grads.append(np.asarray(node.get_grad(name), dtype=np.float32).ravel() if has
+        # ops.to_numpy copies a GPU (cupy) gradient to the host, where np.asarray would refuse it; set_grad
+        # below puts the sum back on the component's own device through ops.asarray.
+        grads.append(np.asarray(node.ops.to_numpy(node.get_grad(name)), dtype=np.float32).ravel() if has
                      else np.zeros(param.size, dtype=np.float32))
         present.append(1.0 if has else 0.0)
     flat = torch.from_numpy(np.concatenate(grads + [np.asarray(present, dtype=np.float32)])).to(device)

@@ -1,6 +1,7 @@
 """Setting up a run: the config, the pipeline (initialized fresh or loaded from checkpoint-last), the trainer, the
 batch stream, the output folder and the logger. What the loop then changes lives in RunState."""
 import sys
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional
@@ -162,11 +163,14 @@ def _warn_about_labels_only_in_dev(run: TrainingRun, dev_examples) -> None:
         if not hasattr(head, "gold_labels") or not head.label_list:
             continue
         known = set(head.label_list)
-        unseen = sorted({label for eg in dev_examples for label in head.gold_labels(eg) if label and label not in known})
-        if unseen:
+        gold = [label for eg in dev_examples for label in head.gold_labels(eg) if label]
+        missing = Counter(label for label in gold if label not in known)
+        if missing:
             # A tagger with pos_from_tags learns "TAG\tPOS" pairs.
-            shown = ", ".join(label.replace("\t", "/") for label in unseen[:10]) + (f" and {len(unseen) - 10} more" if len(unseen) > 10 else "")
-            run.warn(Warnings.W304.format(name=head.name, labels=shown))
+            names = [label.replace("\t", "/") for label, _ in missing.most_common(10)]
+            more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+            run.warn(Warnings.W304.format(name=head.name, count=sum(missing.values()), total=len(gold),
+                                          labels=", ".join(names) + more))
 
 
 def _planned_steps(run: TrainingRun) -> int:
