@@ -3,8 +3,8 @@ then every weight written to OUT/<rank or 'single'>.safetensors for the test to 
 
     python tests/distributed_worker.py CONFIG OUT [--single] [--pairs]
 
---pairs: process r gets doc r alone (and --single docs 0 and 1), all annotated: for components such as spaCy's
-whose loss is a mean over their own batch, N processes equal one process only when their batches are equal in size.
+--pairs: process r gets doc r alone (and --single docs 0 and 1), every doc fully annotated, so that spaCy's
+components on the listener learn from every process's batch.
 """
 import sys
 from pathlib import Path

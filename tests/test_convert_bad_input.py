@@ -118,7 +118,7 @@ def test_records_with_no_text_are_left_out_and_named(tmp_path, fmt, content):
     notes = []
     assert convert(path, tmp_path / "out.spacy", fmt, notes=notes) == 2
     assert [doc.text for doc in read(tmp_path / "out.spacy")] == ["good movie", "bad"]
-    assert any(note.startswith("Left out 2 records") and "(line 2, 3)" in note for note in notes)
+    assert any(note.startswith("Left out 2 records") and "(lines 2, 3)" in note for note in notes)
     path.write_text(content.replace("good movie", " ").replace("bad", ""))
     with pytest.raises(TrftrainError, match="E121"):
         convert(path, tmp_path / "out.spacy", fmt)

@@ -37,10 +37,11 @@ def test_to_bytes_from_bytes_gives_identical_predictions(trained):
         assert a.shape == b.shape and np.array_equal(a, b)
 
 
-def test_saved_weights_are_readable_like_every_other_file(trained, tmp_path):
+@pytest.mark.parametrize("umask,expected", [(0o022, 0o644), (0o002, 0o664)])
+def test_saved_weights_are_readable_like_every_other_file(trained, tmp_path, umask, expected):
     """safetensors writes 0600; a pipeline folder copied to a team share or a container image should not have
-    its weights alone unreadable to others (probe 8.4)."""
-    old = os.umask(0o022)
+    its weights alone unreadable to others (probe 8.4). They follow the umask in force, as the other files do."""
+    old = os.umask(umask)
     try:
         trained.to_disk(tmp_path / "model")
     finally:
@@ -48,7 +49,7 @@ def test_saved_weights_are_readable_like_every_other_file(trained, tmp_path):
     modes = {p.relative_to(tmp_path).as_posix(): p.stat().st_mode & 0o777
              for p in (tmp_path / "model").rglob("*") if p.is_file()}
     weights = [name for name in modes if name.endswith(".safetensors")]
-    assert weights and all(modes[name] == 0o644 for name in weights), modes
+    assert weights and all(modes[name] == expected for name in weights), modes
 
 
 @pytest.mark.parametrize("name", ["../../../escaped.txt", "encoder/../../escaped.txt", "/tmp/trftrain_escaped.txt",

@@ -142,6 +142,26 @@ def test_error_in_a_head_saves_model_last_then_raises(tmp_path, tiny_encoder, co
     assert json.loads((out / "checkpoint-last" / "state.json").read_text())["state"]["step"] == 3
 
 
+def test_a_step_that_fails_after_its_update_leaves_no_checkpoint(tmp_path, tiny_encoder, corpus, monkeypatch):
+    """Past optimizer.step() the weights hold the batch while the rest of the step did not finish: there is no
+    state to resume exactly, so no checkpoint is written for it (model-last still is)."""
+    config = write_config(tmp_path, tiny_encoder, ["tagger"])
+    original, calls = torch.optim.AdamW.zero_grad, {"n": 0}
+
+    def failing(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise RuntimeError("boom after the update")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "zero_grad", failing)
+    out = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="boom after the update"):
+        train(config, out, overrides={**corpus, "training.max_steps": 50, "training.eval_frequency": 100})
+    assert (out / "model-last" / "tagger" / "model.safetensors").exists()
+    assert not (out / "checkpoint-last").exists()
+
+
 def test_patience_stops_and_model_best_is_the_best_step(tmp_path, tiny_encoder, corpus, capsys):
     config = write_config(tmp_path, tiny_encoder, ["tagger"])
     out = tmp_path / "run"

@@ -99,7 +99,8 @@ class Errors(metaclass=_Coded):
             "same config, or accept the change on purpose with {flags}.")
     E310 = ("Training stopped at step {step}: the loss of {heads} is {value} (not a finite number). The weights were "
             "not updated with it. {saved} Lower the learning rates (training.optimizer), check the data, or use "
-            "training.grad_clip.")
+            "training.grad_clip; to continue from the checkpoint with a changed setting, add --allow-change with its "
+            "key (e.g. --resume --allow-change training.optimizer.encoder_lr).")
     E311 = "`training.frozen_components` names {unknown}, which are not in the pipeline {pipeline}."
     E312 = ("`components.{name}.encoder.upstream` is '{upstream}', but the pipeline's transformers are "
             "{transformers}.")

@@ -62,7 +62,9 @@ def read_corpus(config, dot_name: str, nlp, what: str) -> List[Example]:
 def _name_the_unreadable_file(paths: List[str], what: str) -> None:
     """Raise E317 for the first .spacy file under paths that DocBin cannot read; return if all read."""
     for path in paths:
-        files = sorted(Path(path).rglob("*.spacy")) if Path(path).is_dir() else [Path(path)]
+        # As spaCy's corpus reader walks a folder: .spacy files, hidden ones left out.
+        files = sorted(f for f in Path(path).rglob("*.spacy") if not any(part.startswith(".") for part in
+                       f.relative_to(path).parts)) if Path(path).is_dir() else [Path(path)]
         for file in files:
             try:
                 DocBin().from_disk(file)

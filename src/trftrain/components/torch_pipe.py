@@ -1,5 +1,4 @@
 """What every trftrain component shares: torch modules, a device, and saving as safetensors + JSON."""
-import os
 import tempfile
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Tuple
@@ -15,8 +14,6 @@ from ..errors import Errors, TrftrainError
 
 WEIGHTS_FILE = "model.safetensors"
 SETTINGS_FILE = "cfg.json"
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 
 class TorchPipe(Pipe):
@@ -65,9 +62,10 @@ class TorchPipe(Pipe):
         self.save_weights(path)
         # safetensors creates its files readable by their owner alone (0600), unlike every other file of a
         # pipeline; a model folder shared with a team or copied into a container should read the same throughout.
-        for file in path.rglob("*"):
-            if file.is_file():
-                file.chmod(0o666 & ~_UMASK)
+        # The settings file just written has the mode the user's umask gives.
+        mode = (path / SETTINGS_FILE).stat().st_mode & 0o777
+        for file in path.rglob("*.safetensors"):
+            file.chmod(mode)
 
     def from_disk(self, path, *, exclude=tuple()) -> "TorchPipe":
         path = Path(path)

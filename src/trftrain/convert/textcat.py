@@ -125,7 +125,7 @@ def textcat_to_docs(path: Path, *, file_format: str = "tsv", text_column: int = 
     if empty and notes is not None:
         lines = ", ".join(map(str, empty[:10])) + (f" and {len(empty) - 10} more" if len(empty) > 10 else "")
         notes.append(f"Left out {len(empty)} record{'s' if len(empty) > 1 else ''} of '{path}' with no text "
-                     f"(line {lines}).")
+                     f"(line{'s' if len(empty) > 1 else ''} {lines}).")
     parsed = [(number, text, [name_of(raw, number) for raw in raw_labels]) for number, text, raw_labels in records
               if text.strip()]
     all_labels = names or sorted({label for _, _, labels in parsed for label in labels})

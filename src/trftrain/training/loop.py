@@ -75,7 +75,10 @@ def fit(run: TrainingRun, stop: StopRequest) -> tuple:
             try:
                 result = run.trainer.step(shard(group, n_micro, process.rank, process.world_size), state.step)
             except Exception:
-                _return_to(run, boundary)
+                if run.trainer.updating:
+                    run.clean_boundary = False  # some weights took the batch, others not: no checkpoint to resume
+                else:
+                    _return_to(run, boundary)
                 raise
             if result.non_finite:
                 _return_to(run, boundary)
@@ -226,7 +229,7 @@ def finish(run: TrainingRun, ending: str, detail, stop: StopRequest) -> Optional
     state, output = run.state, run.output
     # After an error or a second signal, other processes may be waiting in a collective the failed one will
     # never join: save from rank 0 alone, and no checkpoint (a step may have been cut short).
-    alone = ending == HARD_STOP or (ending == ERROR and run.process.distributed)
+    alone = ending == HARD_STOP or (ending == ERROR and (run.process.distributed or not run.clean_boundary))
     if not alone and state.step > state.last_checkpoint_step:
         save_checkpoint(run)
     if state.step > state.last_eval_step:

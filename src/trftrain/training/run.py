@@ -44,6 +44,8 @@ class RunState:
 
     def load_state_dict(self, state: dict) -> None:
         for key, value in state.items():
+            if not hasattr(self, key):
+                raise KeyError(f"run state has no field '{key}'")
             setattr(self, key, value)
         # The snapshot in a checkpoint is taken before the checkpoint's own step is recorded.
         self.last_checkpoint_step = self.step
@@ -65,6 +67,7 @@ class TrainingRun:
     finalize: Callable = lambda: None
     stdout: Any = sys.stdout
     stderr: Any = sys.stderr
+    clean_boundary: bool = True  # False once a step failed after some weights took it (no checkpoint then)
 
     def say(self, text: str) -> None:
         if self.process.is_main:
@@ -127,8 +130,8 @@ def setup(config_path: Path, output_dir: Optional[Path], *, overrides: Optional[
         _restore(run, checkpoint)
     else:
         _warn_about_settings(run, train_examples)
-        if process.is_main:
-            _warn_about_labels_only_in_dev(run, read_corpus(config, T["dev_corpus"], nlp, "development"))
+        # Read on every process, so that a bad dev corpus stops them all alike (warnings come from rank 0).
+        _warn_about_labels_only_in_dev(run, read_corpus(config, T["dev_corpus"], nlp, "development"))
     if process.is_main:
         run.log_step, run.finalize = T["logger"](nlp, stdout, stderr)
     return run

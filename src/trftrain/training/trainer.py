@@ -71,6 +71,7 @@ class Trainer:
         self.optimizer = T["optimizer"].build(encoder_params, head_params) if self.params else None
         self.thinc_optimizer = Adam(T["optimizer"].heads_lr) if self.compat else None
         self.losses: Dict[str, float] = defaultdict(float)
+        self.updating = False  # whether the current step has started changing weights
 
     def _parameters(self):
         encoder_params, head_params = [], []
@@ -104,6 +105,7 @@ class Trainer:
         """One optimizer step over this process's micro-batches (gradient accumulation; None where the stream
         gave this process none, so that every process runs the same collectives)."""
         result = StepResult()
+        self.updating = False  # set once weights start to change: a failure after that leaves no clean boundary
         step_losses: Dict[str, float] = defaultdict(float)
         for batch in batches:
             batch = batch or []
@@ -135,12 +137,14 @@ class Trainer:
                 result.non_finite = ["the gradient"]
                 self._discard_gradients()
                 return result
+            self.updating = True
             if self.scaler is not None:
                 self.scaler.step(self.optimizer)
                 self.scaler.update()
             else:
                 self.optimizer.step()
             self.optimizer.zero_grad(set_to_none=True)
+        self.updating = True  # also with no torch optimizer (every torch weight frozen): thinc's update follows
         if self.thinc_optimizer is not None:
             self.thinc_optimizer.learn_rate = self.T["optimizer"].heads_lr * factor
             for _, proc, _ in self.compat:
