@@ -6,6 +6,7 @@ then every weight written to OUT/<rank or 'single'>.safetensors for the test to 
 --pairs: process r gets doc r alone (and --single docs 0 and 1), every doc fully annotated, so that spaCy's
 components on the listener learn from every process's batch.
 """
+import os
 import sys
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from trftrain.runtime import build_pipeline  # noqa: E402
 from trftrain.training import distributed  # noqa: E402
 from trftrain.training.trainer import Trainer  # noqa: E402
 
-STEPS = int(__import__("os").environ.get("WORKER_STEPS", "3"))
+STEPS = int(os.environ.get("WORKER_STEPS", "3"))  # optimizer steps per run
 
 
 def batches(nlp):

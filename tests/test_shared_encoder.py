@@ -1,6 +1,9 @@
 """The shared encoder runs once per batch and receives the sum of the heads' gradients."""
+import pytest
 import torch
 from pipelines import build, write_config
+
+from trftrain.errors import TrftrainError
 
 HEADS = ["tagger", "parser", "ner", "textcat", "spacy_ner"]
 
@@ -106,10 +109,6 @@ stride = 12
 
 def test_a_disabled_transformer_gives_a_coded_error_naming_the_reader(tmp_path, tiny_encoder):
     """Heads and spaCy listeners read what the transformer left on the docs; without it they say what to do."""
-    import pytest
-
-    from trftrain.errors import TrftrainError
-
     nlp, _, _ = build(write_config(tmp_path, tiny_encoder, ["tagger", "spacy_ner"]))
     with nlp.select_pipes(disable=["transformer", "spacy_ner"]):
         with pytest.raises(TrftrainError, match=r"\[E713\] 'tagger' reads the shared transformer's output"):

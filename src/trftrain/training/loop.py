@@ -106,7 +106,7 @@ def fit(run: TrainingRun, stop: StopRequest) -> tuple:
 
 def _step_boundary(run: TrainingRun) -> tuple:
     """What a failed step changes besides the weights it never updated: the stream's position, the random
-    generators (dropout) and the loss sums. Taken before each step (microseconds) so that the checkpoint a
+    generators (dropout) and the loss sums. Taken before each step (about 0.1 ms) so that the checkpoint a
     failure leaves is the state after the last good step, and a resumed run retries the failed batch."""
     return run.stream.state_dict(), rng.capture(), dict(run.trainer.losses)
 

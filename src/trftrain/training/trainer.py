@@ -123,6 +123,8 @@ class Trainer:
             return result
         for name, value in zip(names, losses.tolist()):
             self.losses[name] += value
+        # From here on weights change (torch's, then thinc's); a failure now leaves no clean step boundary.
+        self.updating = True
         factor = self.T["schedule"](step)
         if self.optimizer is not None:
             for group in self.optimizer.param_groups:
@@ -137,14 +139,12 @@ class Trainer:
                 result.non_finite = ["the gradient"]
                 self._discard_gradients()
                 return result
-            self.updating = True
             if self.scaler is not None:
                 self.scaler.step(self.optimizer)
                 self.scaler.update()
             else:
                 self.optimizer.step()
             self.optimizer.zero_grad(set_to_none=True)
-        self.updating = True  # also with no torch optimizer (every torch weight frozen): thinc's update follows
         if self.thinc_optimizer is not None:
             self.thinc_optimizer.learn_rate = self.T["optimizer"].heads_lr * factor
             for _, proc, _ in self.compat:
