@@ -2,7 +2,7 @@
 after a one-batch warm-up (N = 3 by default, the method behind DESIGN.md's anchor figure). Runs in either
 environment.
 
-    python bench/pipe_speed.py MODEL DATA.spacy [BATCH_SIZE] [--int8] [--passes=N]
+    python bench/pipe_speed.py MODEL DATA.spacy [BATCH_SIZE] [--int8] [--passes=N] [--gpu=N]
 """
 import json
 import resource
@@ -23,6 +23,11 @@ def main() -> None:
         import trftrain
 
         trftrain.quantize_int8(nlp)
+    gpu = next((int(a.split("=", 1)[1]) for a in sys.argv[1:] if a.startswith("--gpu=")), -1)
+    if gpu >= 0:
+        import trftrain
+
+        trftrain.to_device(nlp, f"cuda:{gpu}")
     texts = [doc.text for doc in DocBin().from_disk(data).get_docs(nlp.vocab)]
     words = sum(len(nlp.make_doc(text)) for text in texts)
     for _ in nlp.pipe(texts[:batch_size], batch_size=batch_size):  # warm-up

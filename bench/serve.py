@@ -58,7 +58,8 @@ def percentile(values: List[float], q: float) -> float:
 # -- clients -------------------------------------------------------------------------------------------------------
 
 
-def client_process(pipeline, url, texts, indices_per_thread, ready, start_event, results, token, torch_threads):
+def client_process(pipeline, url, texts, indices_per_thread, ready, start_event, results, token, torch_threads,
+                   precision):
     """One process: a remote pipeline shared by its threads, each a client sending one doc at a time."""
     import torch
 
@@ -66,6 +67,8 @@ def client_process(pipeline, url, texts, indices_per_thread, ready, start_event,
 
     torch.set_num_threads(torch_threads)
     nlp = trftrain.load_remote(pipeline, url=url, token=token)
+    if precision:  # the heads' own precision (the parser's relation classifier), as the local pipeline's
+        trftrain.set_inference_precision(nlp, precision)
     nlp(texts[0])  # warm-up: connections, lazy imports
     client = nlp.get_pipe("transformer").encoder.backbone.client
     client.bytes_sent = client.bytes_received = 0
@@ -97,7 +100,7 @@ def client_process(pipeline, url, texts, indices_per_thread, ready, start_event,
     results.put(outcome)
 
 
-def run_clients(pipeline, url, texts, n_clients, n_processes, token) -> dict:
+def run_clients(pipeline, url, texts, n_clients, n_processes, token, precision="") -> dict:
     context = multiprocessing.get_context("spawn")
     start_event, ready, results = context.Event(), context.Queue(), context.Queue()
     clients = [list(range(i, len(texts), n_clients)) for i in range(n_clients)]
@@ -106,7 +109,7 @@ def run_clients(pipeline, url, texts, n_clients, n_processes, token) -> dict:
     # The client processes share the cores as a local nlp.pipe has them: one process alone gets all of them.
     torch_threads = max(1, len(os.sched_getaffinity(0)) // len(per_process))
     processes = [context.Process(target=client_process, args=(pipeline, url, texts, threads, ready, start_event,
-                                                              results, token, torch_threads))
+                                                              results, token, torch_threads, precision))
                  for threads in per_process]
     for process in processes:
         process.start()
@@ -184,6 +187,10 @@ def measure(pipeline: str, data: str, args) -> dict:
     import spacy
 
     local = spacy.load(pipeline)
+    if args.local_precision:
+        import trftrain
+
+        trftrain.set_inference_precision(local, args.local_precision)
     texts = ten_sentence_texts(data, local, args.sentences, args.docs)
     if not texts:
         raise SystemExit(f"{data} has fewer than {args.sentences} sentences")
@@ -211,11 +218,13 @@ def measure(pipeline: str, data: str, args) -> dict:
         extra = ["--max-queue", str(max(256, 4 * max(args.clients)))] + args.server_arg
         process, url = start_server(pipeline, port, args.server_gpu, extra, RESULTS / f"serve-{args.label}.log")
     try:
-        result["paired"] = paired_latency(local, pipeline, url, texts[: args.latency_docs], args.token)
+        result["paired"] = paired_latency(local, pipeline, url, texts[: args.latency_docs], args.token,
+                                          args.local_precision)
         del local
         for n in args.clients:
             before = scrape(url, args.token)
-            run = run_clients(pipeline, url, texts, n, min(n, args.client_processes), args.token)
+            run = run_clients(pipeline, url, texts, n, min(n, args.client_processes), args.token,
+                              args.local_precision)
             after = scrape(url, args.token)
             delta = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
             batches = delta.get("trftrain_serve_batch_fill_count", 0.0)
@@ -238,7 +247,7 @@ def measure(pipeline: str, data: str, args) -> dict:
     return result
 
 
-def paired_latency(local, pipeline: str, url: str, texts: List[str], token) -> dict:
+def paired_latency(local, pipeline: str, url: str, texts: List[str], token, precision="") -> dict:
     """One doc at a time, local and remote in turn in this process (which goes first alternates), so that the
     machine's drift over minutes falls on both alike: p50 of each and the median of the per-doc ratio."""
     import statistics
@@ -246,6 +255,8 @@ def paired_latency(local, pipeline: str, url: str, texts: List[str], token) -> d
     import trftrain
 
     remote = trftrain.load_remote(pipeline, url=url, token=token)
+    if precision:
+        trftrain.set_inference_precision(remote, precision)
     for nlp in (remote, local):  # warm-up: connections, lazy imports
         nlp(texts[0])
     local_times, remote_times = [], []
@@ -295,6 +306,9 @@ def main() -> None:
     parser.add_argument("--url", help="Use this server instead of starting one (it must serve each --pipeline).")
     parser.add_argument("--port", type=int, default=18080)
     parser.add_argument("--server-gpu", type=int, default=-1)
+    parser.add_argument("--local-precision", default="",
+                        help="Precision of the local pipeline and of the clients' heads (auto, bf16, fp16, off = fp32); "
+                             "default the pipeline's own. The server's: --server-arg=--precision --server-arg=off.")
     parser.add_argument("--server-arg", action="append", default=[], help="Passed to trftrain serve (repeatable).")
     parser.add_argument("--token", default=os.environ.get("TRFTRAIN_SERVE_TOKEN"))
     parser.add_argument("--label", default=time.strftime("%Y%m%d-%H%M%S"), help="Names the results file.")
