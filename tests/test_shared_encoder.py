@@ -58,7 +58,11 @@ def test_encoder_gradient_is_the_sum_of_head_gradients(tmp_path, tiny_encoder):
         trainer.heads, trainer.compat = [], [item]
         separate += gradients(trainer, examples)
     assert together.abs().sum() > 0
-    assert torch.allclose(together, separate, rtol=1e-4, atol=1e-6)
+    # The same fp32 terms summed in another order differ by rounding relative to the largest of them (entries here
+    # reach about 90), so the tolerance scales with the gradient, not with each entry: an entry where heads cancel
+    # out broke a per-entry tolerance about one run in eight. A head left out or counted twice is off by far more.
+    largest = float(together.abs().max())
+    assert float((together - separate).abs().max()) <= 1e-5 * largest
 
 
 def test_loss_weight_scales_a_heads_gradient(tmp_path, tiny_encoder):
