@@ -9,7 +9,6 @@ import torch
 
 from .. import precision
 from ..padding import padded_groups
-from .cast_weights import CastLinearCopy, autocast_dtype_in_force
 from .layer_mix import ScalarMix
 
 # Written next to a saved encoder's weights: the fingerprint of those weights, readable without loading them.
@@ -56,8 +55,6 @@ class HuggingFaceBackbone(Backbone):
         self.pad_id = pad_id
         self.max_padded_pieces = max_padded_pieces
         self._fingerprint: Optional[str] = None
-        # Inference under autocast runs a copy whose linear layers are cast once, not on every call.
-        self._cast_copy = CastLinearCopy()
 
     @property
     def width(self) -> int:
@@ -82,7 +79,6 @@ class HuggingFaceBackbone(Backbone):
     def train(self, mode: bool = True) -> "HuggingFaceBackbone":
         if mode:
             self._fingerprint = None  # training is about to change the weights
-            self._cast_copy.clear()
         return super().train(mode)
 
     def forward(self, windows: Sequence[Sequence[int]]) -> torch.Tensor:
@@ -112,12 +108,8 @@ class HuggingFaceBackbone(Backbone):
             ids[row, : sizes[row]] = self.prefix + list(window) + self.suffix
         positions = np.arange(longest)[None, :]
         mask = (positions < np.array(sizes)[:, None]).astype(np.int64)
-        model = self.model
-        cast_to = None if self.training or torch.is_grad_enabled() else autocast_dtype_in_force(device)
-        if cast_to is not None:
-            model = self._cast_copy.of(self.model, cast_to)
-        output = model(input_ids=torch.from_numpy(ids).to(device), attention_mask=torch.from_numpy(mask).to(device),
-                       output_hidden_states=self.mix is not None)
+        output = self.model(input_ids=torch.from_numpy(ids).to(device), attention_mask=torch.from_numpy(mask).to(device),
+                            output_hidden_states=self.mix is not None)
         hidden = output.last_hidden_state if self.mix is None else self.mix(output.hidden_states)
         keep = (positions >= head) & (positions < np.array(sizes)[:, None] - tail)
         return hidden[torch.from_numpy(keep).to(device)]
