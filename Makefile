@@ -32,8 +32,12 @@ demo: setup
 
 # The default suite: CPU, offline, tiny random encoders. Slow tests (wheel install) are included; the converter
 # fuzzing runs a small fixed sample here and thousands of inputs in test-all.
+# Two pytest workers, one torch thread each: the tiny test models keep one core busy with Python, so a second
+# worker nearly halves the run; with torch's default threads per worker the two oversubscribe the cores (4x slower).
+TEST_WORKERS ?= 2
+
 test: setup
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not gpu and not real_encoder and not long and not fuzz"
+	HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal -m "not gpu and not real_encoder and not long and not fuzz"
 
 # Everything, including tests that use the real MiniLM weights, (where a GPU exists) CUDA, and the converter fuzzing.
 test-all: setup
